@@ -1,0 +1,56 @@
+// swift-tools-version: 6.0
+// mmgraph — an any-to-any multimodal graph toolkit. No third-party Swift packages: toolchain only.
+import Foundation
+import PackageDescription
+
+// MARK: - CPU target for the kernels
+//
+// Swift's SIMD types only become vector FMA instructions when the C importer is told the target
+// CPU; without it every `addingProduct` lane is a scalar `fmaf` call (~100× slower GEMM).
+// Default: x86-64-v3 (AVX2 + FMA + F16C: Intel Haswell 2013+, AMD Zen 1+). Override with
+// `MMGRAPH_MARCH=x86-64-v4 swift build …` (AVX-512) or `MMGRAPH_MARCH=native`, or
+// `MMGRAPH_MARCH=none` for a portable (slow) build. On arm64 NEON is baseline and no flag is needed.
+let march: String? = {
+  let requested = ProcessInfo.processInfo.environment["MMGRAPH_MARCH"]
+  if requested == "none" { return nil }
+  #if arch(x86_64)
+    return requested ?? "x86-64-v3"
+  #else
+    return requested
+  #endif
+}()
+let kernelFlags: [SwiftSetting] =
+  march.map { [.unsafeFlags(["-Xcc", "-march=\($0)"]), .define("MMGRAPH_MARCH_SET")] } ?? []
+
+let package = Package(
+  name: "mmgraph",
+  products: [
+    .executable(name: "mmgraph", targets: ["mmgraph"]),
+    .library(name: "MMCore", targets: ["MMCore"]),
+    .library(name: "MMKernels", targets: ["MMKernels"]),
+    .library(name: "MMWeights", targets: ["MMWeights"]),
+  ],
+  targets: [
+    // MARK: Libraries (one-way: MMCore ← MMKernels ← MMWeights)
+    .target(name: "MMCore", swiftSettings: kernelFlags),
+    .target(name: "MMKernels", dependencies: ["MMCore"], swiftSettings: kernelFlags),
+    .target(name: "MMWeights", dependencies: ["MMCore"], swiftSettings: kernelFlags),
+
+    // MARK: The CLI
+    .executableTarget(
+      name: "mmgraph", dependencies: ["MMCore", "MMKernels", "MMWeights"],
+      swiftSettings: kernelFlags),
+
+    // MARK: Tests
+    .target(
+      name: "MMTestSupport", dependencies: ["MMCore"], path: "Tests/MMTestSupport"),
+    .testTarget(name: "MMCoreTests", dependencies: ["MMCore", "MMTestSupport"]),
+    .testTarget(
+      name: "MMKernelsTests", dependencies: ["MMCore", "MMKernels", "MMTestSupport"],
+      swiftSettings: kernelFlags),
+    .testTarget(
+      name: "MMWeightsTests", dependencies: ["MMCore", "MMWeights", "MMTestSupport"]),
+    .testTarget(
+      name: "ArchitectureTests", dependencies: [], path: "Tests/ArchitectureTests"),
+  ]
+)

@@ -1,0 +1,2 @@
+import MMCore
+print("mmgraph")
