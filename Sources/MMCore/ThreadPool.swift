@@ -22,7 +22,12 @@ public final class ThreadPool: @unchecked Sendable {
   /// Replaces the shared pool (call before running work; old workers exit when idle).
   public static func configureShared(threads: Int) {
     let pool = ThreadPool(threads: threads)
-    sharedBox.withLock { $0 = pool }
+    let old = sharedBox.withLock { box in
+      let old = box
+      box = pool
+      return old
+    }
+    old.shutdown()
   }
 
   /// `MMGRAPH_THREADS` if set to a positive integer, else the cores this process may use.
@@ -42,19 +47,26 @@ public final class ThreadPool: @unchecked Sendable {
   private var generation = 0  // guarded by mutex
   private var shuttingDown = false  // guarded by mutex
   private var job: Job?  // guarded by mutex
+  private var isShutDown: Bool {
+    pthread_mutex_lock(&mutex)
+    defer { pthread_mutex_unlock(&mutex) }
+    return shuttingDown
+  }
 
   public init(threads: Int) {
     threadCount = max(1, threads)
     pthread_mutex_init(&mutex, nil)
     pthread_cond_init(&condition, nil)
     for _ in 1..<threadCount {
-      let thread = Thread { [unowned(unsafe) self] in self.workerLoop() }
+      // Workers keep the pool alive until `shutdown()`.
+      let thread = Thread { self.workerLoop() }
       thread.stackSize = 8 << 20
       thread.start()
     }
   }
 
-  deinit {
+  /// Lets the workers exit once idle; the pool then runs every `parallelFor` inline.
+  public func shutdown() {
     pthread_mutex_lock(&mutex)
     shuttingDown = true
     pthread_cond_broadcast(&condition)
@@ -64,7 +76,7 @@ public final class ThreadPool: @unchecked Sendable {
   /// Runs `body(i)` for every `i` in `0..<count`, spread over the pool; returns when all are done.
   public func parallelFor(_ count: Int, _ body: (Int) -> Void) {
     if count <= 0 { return }
-    if count == 1 || threadCount == 1
+    if count == 1 || threadCount == 1 || isShutDown
       || !busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
     {
       for i in 0..<count { body(i) }
@@ -82,8 +94,9 @@ public final class ThreadPool: @unchecked Sendable {
       pthread_mutex_lock(&mutex)
       job = nil
       pthread_mutex_unlock(&mutex)
-      // Workers that woke late hold the job object but find no index left; they never call body.
+      // A worker that took the job before it was withdrawn may still be leaving `work()`.
       while current.activeWorkers.load(ordering: .acquiring) > 0 { spinPause() }
+      current.body = nil
     }
     busy.store(false, ordering: .releasing)
   }
@@ -124,7 +137,8 @@ public final class ThreadPool: @unchecked Sendable {
 
   private final class Job: @unchecked Sendable {
     let count: Int
-    let body: (Int) -> Void
+    /// Cleared before `parallelFor` returns: the closure must not outlive the call.
+    var body: ((Int) -> Void)?
     let next = Atomic<Int>(0)
     let finished = Atomic<Int>(0)
     let activeWorkers = Atomic<Int>(0)
@@ -138,7 +152,7 @@ public final class ThreadPool: @unchecked Sendable {
       while true {
         let i = next.add(1, ordering: .relaxed).oldValue
         if i >= count { return }
-        body(i)
+        body!(i)
         finished.add(1, ordering: .releasing)
       }
     }

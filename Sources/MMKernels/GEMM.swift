@@ -2,13 +2,124 @@ import MMCore
 
 /// C[m×n] = act(alpha · op(A)[m×k] · op(B)[k×n] + beta·C + bias[n])
 ///
-/// A: f32; B: f32, f16 or bf16; C: f32 row-major with leading dimension `ldc`.
-/// Multi-threaded over `pool`.
+/// A: f32; B: f32, f16 or bf16 (widened while packing); C: f32 row-major, leading dimension
+/// `ldc`. m == 1 goes to `gemv`. Otherwise B is packed once into 16-column panels, and tasks of
+/// (a block of rows) × (a range of panels) run on `pool`; each task packs its rows of A in
+/// `GEMMTile.kc`-deep blocks and runs the 6×16 micro-kernel. Every C element is written by one
+/// task with a fixed summation order, so results do not depend on the thread count.
 public func gemm(
   m: Int, n: Int, k: Int, a: MatrixOperand, b: MatrixOperand,
   c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue = GEMMEpilogue(),
   pool: ThreadPool = .shared
 ) {
-  // TEMPORARY: replaced by the packed kernel in this session.
-  Reference.gemm(m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc, epilogue: epilogue)
+  precondition(m >= 0 && n >= 0 && k >= 0, "gemm: negative dimension")
+  precondition(a.dtype == .f32, "gemm: A must be f32")
+  if m == 0 || n == 0 { return }
+  if k == 0 {
+    scaleRows(m: m, n: n, c: c, ldc: ldc, epilogue: epilogue)
+    return
+  }
+  if m == 1 {
+    gemv(n: n, k: k, x: a, b: b, y: c, epilogue: epilogue, pool: pool)
+    return
+  }
+  let packed = PackedB(k: k, n: n, b: b, pool: pool)
+  gemm(m: m, a: a, packedB: packed, c: c, ldc: ldc, epilogue: epilogue, pool: pool)
+}
+
+/// C[m×n] = act(alpha · op(A)[m×k] · B + beta·C + bias) with B packed beforehand (weights that
+/// are used many times are packed once).
+public func gemm(
+  m: Int, a: MatrixOperand, packedB: PackedB, c: UnsafeMutablePointer<Float>, ldc: Int,
+  epilogue: GEMMEpilogue = GEMMEpilogue(), pool: ThreadPool = .shared
+) {
+  let n = packedB.n
+  let k = packedB.k
+  let (mr, nr, kcMax) = (GEMMTile.mr, GEMMTile.nr, GEMMTile.kc)
+  // Row blocks of near-equal size (a multiple of mr), column ranges sized for ≥ 4 tasks/thread.
+  let rowBlocks = (m + GEMMTile.mcMax - 1) / GEMMTile.mcMax
+  let mc = ((m + rowBlocks - 1) / rowBlocks + mr - 1) / mr * mr
+  let rowBlockCount = (m + mc - 1) / mc
+  let panels = packedB.panelCount
+  // Split columns only as far as the threads need work: each column task repacks its A rows.
+  let wanted = max(1, (pool.threadCount * 3 + rowBlockCount - 1) / rowBlockCount)
+  let panelsPerTask = pool.threadCount == 1 ? panels : max(4, (panels + wanted - 1) / wanted)
+  let columnTasks = (panels + panelsPerTask - 1) / panelsPerTask
+  let bPanels = packedB.panels
+
+  pool.parallelFor(rowBlockCount * columnTasks) { task in
+    let row = (task / columnTasks) * mc
+    let rows = min(mc, m - row)
+    let firstPanel = (task % columnTasks) * panelsPerTask
+    let lastPanel = min(panels, firstPanel + panelsPerTask)
+    let aBlock = UnsafeMutablePointer<Float>.allocate(capacity: mc * kcMax)
+    defer { aBlock.deallocate() }
+    var edge = [Float](repeating: 0, count: mr * nr)
+    var depth = 0
+    while depth < k {
+      let kc = min(kcMax, k - depth)
+      packABlock(a, m: m, row: row, mc: rows, depth: depth, kc: kc, into: aBlock)
+      let beta: Float = depth == 0 ? epilogue.beta : 1
+      for panel in firstPanel..<lastPanel {
+        let column = panel * nr
+        let width = min(nr, n - column)
+        let bPanel = bPanels + panel * k * nr + depth * nr
+        var i = 0
+        while i < rows {
+          let height = min(mr, rows - i)
+          let cTile = c + (row + i) * ldc + column
+          let aPanel = aBlock + i * kc
+          if height == mr && width == nr {
+            microKernel6x16(
+              kc: kc, a: aPanel, b: bPanel, c: cTile, ldc: ldc, alpha: epilogue.alpha, beta: beta)
+          } else {
+            edge.withUnsafeMutableBufferPointer { tile in
+              let t = tile.baseAddress!
+              for r in 0..<height {
+                for j in 0..<width { t[r * nr + j] = cTile[r * ldc + j] }
+              }
+              microKernel6x16(
+                kc: kc, a: aPanel, b: bPanel, c: t, ldc: nr, alpha: epilogue.alpha, beta: beta)
+              for r in 0..<height {
+                for j in 0..<width { cTile[r * ldc + j] = t[r * nr + j] }
+              }
+            }
+          }
+          i += mr
+        }
+      }
+      depth += kc
+    }
+    if epilogue.bias != nil || epilogue.activation != .identity {
+      let first = firstPanel * nr
+      let count = min(n, lastPanel * nr) - first
+      for r in row..<row + rows {
+        finishRow(c + r * ldc + first, count: count, bias: epilogue.bias.map { $0 + first }, epilogue.activation)
+      }
+    }
+  }
+}
+
+/// row[j] = act(row[j] + bias[j]) for j < count.
+@inline(__always)
+func finishRow(
+  _ row: UnsafeMutablePointer<Float>, count: Int, bias: UnsafePointer<Float>?, _ activation: Activation
+) {
+  if let bias {
+    for j in 0..<count { row[j] += bias[j] }
+  }
+  if activation != .identity {
+    for j in 0..<count { row[j] = activation.apply(row[j]) }
+  }
+}
+
+/// k == 0: C = act(beta·C + bias).
+private func scaleRows(
+  m: Int, n: Int, c: UnsafeMutablePointer<Float>, ldc: Int, epilogue: GEMMEpilogue
+) {
+  for i in 0..<m {
+    let row = c + i * ldc
+    for j in 0..<n { row[j] = epilogue.beta == 0 ? 0 : epilogue.beta * row[j] }
+    finishRow(row, count: n, bias: epilogue.bias, epilogue.activation)
+  }
 }

@@ -1,0 +1,148 @@
+import MMCore
+
+/// Packing for the GEMM micro-kernel (BLIS layout).
+///
+/// A is packed in row panels of `GEMMTile.mr` rows: for every k, the `mr` values of column k.
+/// B is packed in column panels of `GEMMTile.nr` columns: for every k, the `nr` values of row k.
+/// Panels past the matrix edge are zero-filled, so the micro-kernel never branches on edges.
+/// f16 and bf16 B operands are widened to f32 here, once per call.
+enum GEMMTile {
+  static let mr = 6
+  static let nr = 16
+  /// Depth of one packed A block (the A block stays in L2, one B micro-panel in L1).
+  static let kc = 256
+  /// Largest number of rows in one A block.
+  static let mcMax = 96
+}
+
+/// B[k×n] packed as ⌈n/nr⌉ panels of [k][nr] floats — the whole depth, so a packed B can be kept
+/// and reused (weights) and every task reads its own k-range at offset `p * nr`.
+public struct PackedB: @unchecked Sendable {
+  public let k: Int
+  public let n: Int
+  let storage: TensorStorage
+  var panels: UnsafeMutablePointer<Float> { storage.bytes.assumingMemoryBound(to: Float.self) }
+  static var panelWidth: Int { GEMMTile.nr }
+  var panelCount: Int { (n + GEMMTile.nr - 1) / GEMMTile.nr }
+
+  /// Packs the logical k×n matrix `b` (any supported dtype, transposed or not), in parallel.
+  public init(k: Int, n: Int, b: MatrixOperand, pool: ThreadPool = .shared) {
+    self.k = k
+    self.n = n
+    let nr = GEMMTile.nr
+    let count = (n + nr - 1) / nr
+    storage = TensorStorage(byteCount: max(count * k * nr, 1) * MemoryLayout<Float>.stride)
+    let base = storage.bytes.assumingMemoryBound(to: Float.self)
+    // Untransposed f32/f16 B is read row by row across a group of panels (contiguous runs of
+    // 16·group values): walking one 16-wide panel down k would touch a new page every row.
+    let group = 16
+    let tasks = (count + group - 1) / group
+    pool.parallelFor(tasks) { task in
+      let first = task * group
+      let last = min(count, first + group)
+      var next = first
+      if !b.transposed && (b.dtype == .f32 || b.dtype == .f16) {
+        let full = max(0, min(last, n / nr) - first)
+        packBRows(b, k: k, firstPanel: first, panels: full, into: base)
+        next += full
+      }
+      for panel in next..<last {
+        packBPanel(b, k: k, n: n, column: panel * nr, into: base + panel * k * nr)
+      }
+    }
+  }
+}
+
+/// Full panels [firstPanel, firstPanel + panels) of an untransposed f32/f16 B, row by row.
+@inline(__always)
+private func packBRows(
+  _ b: MatrixOperand, k: Int, firstPanel: Int, panels: Int, into base: UnsafeMutablePointer<Float>
+) {
+  let nr = GEMMTile.nr
+  let size = b.dtype.byteSize
+  for p in 0..<k {
+    let row = b.base + (p * b.ld + firstPanel * nr) * size
+    for q in 0..<panels {
+      let out = UnsafeMutableRawPointer(base + (firstPanel + q) * k * nr + p * nr)
+      let lo: SIMD8<Float>
+      let hi: SIMD8<Float>
+      if b.dtype == .f16 {
+        lo = SIMD8<Float>(row.loadUnaligned(fromByteOffset: q * 32, as: SIMD8<Float16>.self))
+        hi = SIMD8<Float>(row.loadUnaligned(fromByteOffset: q * 32 + 16, as: SIMD8<Float16>.self))
+      } else {
+        lo = row.loadUnaligned(fromByteOffset: q * 64, as: SIMD8<Float>.self)
+        hi = row.loadUnaligned(fromByteOffset: q * 64 + 32, as: SIMD8<Float>.self)
+      }
+      out.storeBytes(of: lo, as: SIMD8<Float>.self)
+      out.storeBytes(of: hi, toByteOffset: 32, as: SIMD8<Float>.self)
+    }
+  }
+}
+
+/// One B panel: columns [column, column + nr) of the logical k×n matrix → dst[k][nr].
+@inline(__always)
+private func packBPanel(
+  _ b: MatrixOperand, k: Int, n: Int, column: Int, into dst: UnsafeMutablePointer<Float>
+) {
+  let nr = GEMMTile.nr
+  let width = min(nr, n - column)
+  if width < nr { dst.initialize(repeating: 0, count: k * nr) }
+  switch (b.dtype, b.transposed) {
+  case (.f32, true):
+    // B is stored as [n][ld] (a PyTorch Linear weight): read `width` rows along k.
+    let src = b.base.assumingMemoryBound(to: Float.self)
+    for j in 0..<width {
+      let row = src + (column + j) * b.ld
+      for p in 0..<k { dst[p * nr + j] = row[p] }
+    }
+  case (.f16, true):
+    let src = b.base.assumingMemoryBound(to: Float16.self)
+    for j in 0..<width {
+      let row = src + (column + j) * b.ld
+      for p in 0..<k { dst[p * nr + j] = Float(row[p]) }
+    }
+  case (.bf16, true):
+    let src = b.base.assumingMemoryBound(to: UInt16.self)
+    for j in 0..<width {
+      let row = src + (column + j) * b.ld
+      for p in 0..<k { dst[p * nr + j] = Float(bitPattern: UInt32(row[p]) << 16) }
+    }
+  default:
+    for p in 0..<k {
+      for j in 0..<width { dst[p * nr + j] = b.element(p, column + j) }
+    }
+  }
+}
+
+/// Rows [row, row + mc) × depth [depth, depth + kc) of A → ⌈mc/mr⌉ panels of [kc][mr].
+@inline(__always)
+func packABlock(
+  _ a: MatrixOperand, m: Int, row: Int, mc: Int, depth: Int, kc: Int,
+  into dst: UnsafeMutablePointer<Float>
+) {
+  let mr = GEMMTile.mr
+  let src = a.base.assumingMemoryBound(to: Float.self)
+  var panelStart = 0
+  while panelStart < mc {
+    let out = dst + panelStart * kc
+    let rows = min(mr, mc - panelStart)
+    let r0 = row + panelStart
+    if a.transposed {
+      // A stored [k][ld]: the mr values for one k are contiguous.
+      for p in 0..<kc {
+        let column = src + (depth + p) * a.ld + r0
+        for i in 0..<rows { out[p * mr + i] = column[i] }
+        for i in rows..<mr { out[p * mr + i] = 0 }
+      }
+    } else {
+      for i in 0..<rows {
+        let line = src + (r0 + i) * a.ld + depth
+        for p in 0..<kc { out[p * mr + i] = line[p] }
+      }
+      for i in rows..<mr {
+        for p in 0..<kc { out[p * mr + i] = 0 }
+      }
+    }
+    panelStart += mr
+  }
+}

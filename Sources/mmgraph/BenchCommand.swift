@@ -1,0 +1,88 @@
+import Foundation
+import MMCore
+import MMKernels
+
+/// `mmgraph bench KERNEL …`: times one kernel on random data and prints GFLOP/s.
+enum BenchCommand {
+  static let help = """
+    USAGE: mmgraph bench <gemm|gemv|attention|conv2d> [options]
+
+    Times a kernel on seeded random data (warm-up, then repeats for at least --min-time seconds)
+    and reports the best and median times. GFLOP/s are computed from the best time.
+
+    OPTIONS (gemm, gemv):
+      --m M --k K --n N     C[M×N] = A[M×K]·B[K×N] (gemv: M is 1)
+      --dtype f32|f16|bf16  dtype of B (default f32)
+      --trans-b             B stored as [N×K] (a Linear weight)
+    OPTIONS (attention):
+      --heads H --kv-heads G --seq L --head-dim D [--causal]
+    OPTIONS (conv2d):
+      --batch B --cin C --cout O --size S --kernel K --stride S --padding P
+    COMMON:
+      --threads T           worker threads (default: MMGRAPH_THREADS or the cores)
+      --min-time SECONDS    measure for at least this long (default 1)
+      --json                print one JSON object instead of text
+
+    """
+
+  static func run(_ arguments: [String]) throws {
+    if arguments.first == nil || arguments.contains("--help") {
+      print(help, terminator: "")
+      return
+    }
+    let kernel = arguments[0]
+    let args = try Arguments(
+      Array(arguments.dropFirst()),
+      valueOptions: [
+        "m", "k", "n", "dtype", "threads", "min-time", "heads", "kv-heads", "seq", "head-dim",
+        "batch", "cin", "cout", "size", "kernel", "stride", "padding",
+      ],
+      flagOptions: ["json", "trans-b", "causal"])
+    if let threads = try args.int("threads") { ThreadPool.configureShared(threads: threads) }
+    let minTime = Double(args.string("min-time") ?? "1") ?? 1
+    var result: BenchResult
+    switch kernel {
+    case "gemm", "gemv":
+      result = try benchGEMM(args, forceGEMV: kernel == "gemv", minTime: minTime)
+    case "attention":
+      result = try benchAttention(args, minTime: minTime)
+    case "conv2d":
+      result = try benchConv2d(args, minTime: minTime)
+    default:
+      throw UsageError("unknown kernel '\(kernel)': expected gemm, gemv, attention or conv2d")
+    }
+    result.fields["threads"] = .int(ThreadPool.shared.threadCount)
+    print(args.flag("json") ? result.json : result.text)
+  }
+
+  static func benchGEMM(_ args: Arguments, forceGEMV: Bool, minTime: Double) throws -> BenchResult {
+    let m = forceGEMV ? 1 : try args.int("m", default: 1024)!
+    let k = try args.int("k", default: 1024)!
+    let n = try args.int("n", default: 1024)!
+    let dtypeName = args.string("dtype") ?? "f32"
+    guard let dtype = [DType.f32, .f16, .bf16].first(where: { $0.name == dtypeName }) else {
+      throw UsageError("--dtype expects f32, f16 or bf16, found '\(dtypeName)'")
+    }
+    let transB = args.flag("trans-b")
+    let a = Tensor(randomFloats(m * k, seed: 1), shape: [m, k])
+    let b = Tensor(randomFloats(k * n, seed: 2), shape: transB ? [n, k] : [k, n]).converted(to: dtype)
+    let c = Tensor(zeros: [m, n])
+    let aOperand = MatrixOperand(UnsafePointer(a.pointer(Float.self)), ld: k)
+    let bOperand = MatrixOperand(raw: b.baseAddress, dtype: dtype, ld: transB ? k : n, transposed: transB)
+    let timing = measure(minTime: minTime) {
+      gemm(m: m, n: n, k: k, a: aOperand, b: bOperand, c: c.pointer(Float.self), ldc: n)
+    }
+    let flops = 2.0 * Double(m) * Double(n) * Double(k)
+    return BenchResult(
+      op: forceGEMV ? "gemv" : "gemm", timing: timing, flops: flops,
+      fields: [
+        "m": .int(m), "k": .int(k), "n": .int(n), "dtype": .string(dtype.name),
+        "trans_b": .bool(transB),
+      ])
+  }
+
+  static func randomFloats(_ count: Int, seed: UInt64) -> [Float] {
+    var rng = SeededRandom(seed: seed)
+    return rng.uniform(count)
+  }
+}
