@@ -23,8 +23,86 @@ public func gemm(
     gemv(n: n, k: k, x: a, b: b, y: c, epilogue: epilogue, pool: pool)
     return
   }
-  let packed = PackedB(k: k, n: n, b: b, pool: pool)
-  gemm(m: m, a: a, packedB: packed, c: c, ldc: ldc, epilogue: epilogue, pool: pool)
+  if n >= 2 * GEMMTile.ncStream * pool.threadCount {
+    gemmStreamingB(m: m, n: n, k: k, a: a, b: b, c: c, ldc: ldc, epilogue: epilogue, pool: pool)
+  } else {
+    let packed = PackedB(k: k, n: n, b: b, pool: pool)
+    gemm(m: m, a: a, packedB: packed, c: c, ldc: ldc, epilogue: epilogue, pool: pool)
+  }
+}
+
+/// The GEMM for a B that is used once (wide enough to split by columns): A is packed whole up
+/// front; each task owns a block of `ncStream` columns and, per depth block, packs that slice of
+/// B into an L2-resident buffer and sweeps every row panel of A over it. B is read from memory
+/// exactly once and never written back out.
+func gemmStreamingB(
+  m: Int, n: Int, k: Int, a: MatrixOperand, b: MatrixOperand, c: UnsafeMutablePointer<Float>,
+  ldc: Int, epilogue: GEMMEpilogue, pool: ThreadPool
+) {
+  let (mr, nr, kcMax, nc) = (GEMMTile.mr, GEMMTile.nr, GEMMTile.kc, GEMMTile.ncStream)
+  let rowPanels = (m + mr - 1) / mr
+  let depthBlocks = (k + kcMax - 1) / kcMax
+  // packedA[depth block][row panel] = [kc][mr]; block d starts at d·kcMax·rowPanels·mr.
+  let packedA = UnsafeMutablePointer<Float>.allocate(capacity: rowPanels * mr * k)
+  defer { packedA.deallocate() }
+  pool.parallelFor(depthBlocks * rowPanels) { task in
+    let d = task / rowPanels
+    let panel = task % rowPanels
+    let depth = d * kcMax
+    let kc = min(kcMax, k - depth)
+    let rows = min(mr, m - panel * mr)
+    packABlock(
+      a, m: m, row: panel * mr, mc: rows, depth: depth, kc: kc,
+      into: packedA + depth * rowPanels * mr + panel * kc * mr)
+  }
+  let columnBlocks = (n + nc - 1) / nc
+  pool.parallelFor(columnBlocks) { block in
+    let column0 = block * nc
+    let width = min(nc, n - column0)
+    let panels = (width + nr - 1) / nr
+    let bBlock = UnsafeMutablePointer<Float>.allocate(capacity: panels * kcMax * nr)
+    defer { bBlock.deallocate() }
+    var edge = [Float](repeating: 0, count: mr * nr)
+    for d in 0..<depthBlocks {
+      let depth = d * kcMax
+      let kc = min(kcMax, k - depth)
+      packBSlice(b, depth: depth, kc: kc, column: column0, width: width, into: bBlock)
+      let beta: Float = d == 0 ? epilogue.beta : 1
+      let aBlock = packedA + depth * rowPanels * mr
+      for panel in 0..<rowPanels {
+        let row = panel * mr
+        let height = min(mr, m - row)
+        let aPanel = aBlock + panel * kc * mr
+        for q in 0..<panels {
+          let column = column0 + q * nr
+          let cols = min(nr, n - column)
+          let cTile = c + row * ldc + column
+          let bPanel = bBlock + q * kc * nr
+          if height == mr && cols == nr {
+            microKernel6x16(
+              kc: kc, a: aPanel, b: bPanel, c: cTile, ldc: ldc, alpha: epilogue.alpha, beta: beta)
+          } else {
+            edge.withUnsafeMutableBufferPointer { tile in
+              let t = tile.baseAddress!
+              for r in 0..<height {
+                for j in 0..<cols { t[r * nr + j] = cTile[r * ldc + j] }
+              }
+              microKernel6x16(
+                kc: kc, a: aPanel, b: bPanel, c: t, ldc: nr, alpha: epilogue.alpha, beta: beta)
+              for r in 0..<height {
+                for j in 0..<cols { cTile[r * ldc + j] = t[r * nr + j] }
+              }
+            }
+          }
+        }
+      }
+    }
+    if epilogue.bias != nil || epilogue.activation != .identity {
+      for r in 0..<m {
+        finishRow(c + r * ldc + column0, count: width, bias: epilogue.bias.map { $0 + column0 }, epilogue.activation)
+      }
+    }
+  }
 }
 
 /// C[m×n] = act(alpha · op(A)[m×k] · B + beta·C + bias) with B packed beforehand (weights that

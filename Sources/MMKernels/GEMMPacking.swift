@@ -13,6 +13,8 @@ enum GEMMTile {
   static let kc = 256
   /// Largest number of rows in one A block.
   static let mcMax = 96
+  /// Columns per task when B is streamed (its kc×nc slice stays in L2).
+  static let ncStream = 128
 }
 
 /// B[k×n] packed as ⌈n/nr⌉ panels of [k][nr] floats — the whole depth, so a packed B can be kept
@@ -87,27 +89,12 @@ private func packBPanel(
   let nr = GEMMTile.nr
   let width = min(nr, n - column)
   if width < nr { dst.initialize(repeating: 0, count: k * nr) }
-  switch (b.dtype, b.transposed) {
-  case (.f32, true):
+  if b.transposed {
     // B is stored as [n][ld] (a PyTorch Linear weight): read `width` rows along k.
-    let src = b.base.assumingMemoryBound(to: Float.self)
     for j in 0..<width {
-      let row = src + (column + j) * b.ld
-      for p in 0..<k { dst[p * nr + j] = row[p] }
+      widenRow(b.base + (column + j) * b.ld * b.dtype.byteSize, b.dtype, count: k, into: dst + j, stride: nr)
     }
-  case (.f16, true):
-    let src = b.base.assumingMemoryBound(to: Float16.self)
-    for j in 0..<width {
-      let row = src + (column + j) * b.ld
-      for p in 0..<k { dst[p * nr + j] = Float(row[p]) }
-    }
-  case (.bf16, true):
-    let src = b.base.assumingMemoryBound(to: UInt16.self)
-    for j in 0..<width {
-      let row = src + (column + j) * b.ld
-      for p in 0..<k { dst[p * nr + j] = Float(bitPattern: UInt32(row[p]) << 16) }
-    }
-  default:
+  } else {
     for p in 0..<k {
       for j in 0..<width { dst[p * nr + j] = b.element(p, column + j) }
     }
@@ -144,5 +131,75 @@ func packABlock(
       }
     }
     panelStart += mr
+  }
+}
+
+/// Rows [depth, depth + kc) × columns [column, column + width) of the logical B → ⌈width/nr⌉
+/// panels of [kc][nr] (zero-padded past `width`).
+func packBSlice(
+  _ b: MatrixOperand, depth: Int, kc: Int, column: Int, width: Int, into dst: UnsafeMutablePointer<Float>
+) {
+  let nr = GEMMTile.nr
+  let full = width / nr
+  if !b.transposed && (b.dtype == .f32 || b.dtype == .f16) {
+    let size = b.dtype.byteSize
+    for p in 0..<kc {
+      let row = b.base + ((depth + p) * b.ld + column) * size
+      for q in 0..<full {
+        let out = UnsafeMutableRawPointer(dst + q * kc * nr + p * nr)
+        let lo: SIMD8<Float>
+        let hi: SIMD8<Float>
+        if b.dtype == .f16 {
+          lo = SIMD8<Float>(row.loadUnaligned(fromByteOffset: q * 32, as: SIMD8<Float16>.self))
+          hi = SIMD8<Float>(row.loadUnaligned(fromByteOffset: q * 32 + 16, as: SIMD8<Float16>.self))
+        } else {
+          lo = row.loadUnaligned(fromByteOffset: q * 64, as: SIMD8<Float>.self)
+          hi = row.loadUnaligned(fromByteOffset: q * 64 + 32, as: SIMD8<Float>.self)
+        }
+        out.storeBytes(of: lo, as: SIMD8<Float>.self)
+        out.storeBytes(of: hi, toByteOffset: 32, as: SIMD8<Float>.self)
+      }
+    }
+  } else if b.transposed {
+    // B stored [n][ld] (a Linear weight): each column of the logical B is a contiguous row.
+    for q in 0..<full {
+      let out = dst + q * kc * nr
+      for j in 0..<nr {
+        let line = b.base + ((column + q * nr + j) * b.ld + depth) * b.dtype.byteSize
+        widenRow(line, b.dtype, count: kc, into: out + j, stride: nr)
+      }
+    }
+  } else {
+    for q in 0..<full {
+      let out = dst + q * kc * nr
+      for p in 0..<kc {
+        for j in 0..<nr { out[p * nr + j] = b.element(depth + p, column + q * nr + j) }
+      }
+    }
+  }
+  if full * nr < width {
+    let out = dst + full * kc * nr
+    let rest = width - full * nr
+    for p in 0..<kc {
+      for j in 0..<nr { out[p * nr + j] = j < rest ? b.element(depth + p, column + full * nr + j) : 0 }
+    }
+  }
+}
+
+/// out[i · stride] = Float(src[i]) for i < count; src is f32, f16 or bf16.
+@inline(__always)
+private func widenRow(
+  _ src: UnsafeRawPointer, _ dtype: DType, count: Int, into out: UnsafeMutablePointer<Float>, stride: Int
+) {
+  switch dtype {
+  case .f16:
+    let s = src.assumingMemoryBound(to: Float16.self)
+    for i in 0..<count { out[i * stride] = Float(s[i]) }
+  case .bf16:
+    let s = src.assumingMemoryBound(to: UInt16.self)
+    for i in 0..<count { out[i * stride] = Float(bitPattern: UInt32(s[i]) << 16) }
+  default:
+    let s = src.assumingMemoryBound(to: Float.self)
+    for i in 0..<count { out[i * stride] = s[i] }
   }
 }

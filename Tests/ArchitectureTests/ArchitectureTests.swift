@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+
+/// Holds the module map of Documentation/Architecture.md: which project module may import which,
+/// and a size cap per source file. Kernels never see models; the graph core never sees modalities.
+@Suite("Architecture") struct ArchitectureTests {
+  /// Project modules each target may import (toolchain modules are always allowed).
+  static let allowedImports: [String: Set<String>] = [
+    "MMCore": [],
+    "MMKernels": ["MMCore"],
+    "MMWeights": ["MMCore"],
+    "mmgraph": ["MMCore", "MMKernels", "MMWeights"],
+  ]
+  static let toolchainModules: Set<String> = [
+    "Foundation", "FoundationEssentials", "Dispatch", "Synchronization", "Glibc", "Darwin", "Musl",
+  ]
+  static let maximumLines = 800
+
+  static var root: URL {
+    var url = URL(fileURLWithPath: #filePath)
+    while url.path != "/" {
+      url.deleteLastPathComponent()
+      if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
+        return url
+      }
+    }
+    return url
+  }
+
+  /// (target, file URL) for every Swift file under Sources/ and Plugins/.
+  static func sourceFiles() -> [(target: String, url: URL)] {
+    var files: [(String, URL)] = []
+    for folder in ["Sources", "Plugins"] {
+      let base = root.appendingPathComponent(folder)
+      guard let targets = try? FileManager.default.contentsOfDirectory(atPath: base.path) else { continue }
+      for target in targets {
+        let targetURL = base.appendingPathComponent(target)
+        let enumerator = FileManager.default.enumerator(at: targetURL, includingPropertiesForKeys: nil)
+        while let url = enumerator?.nextObject() as? URL {
+          if url.pathExtension == "swift" { files.append((target, url)) }
+        }
+      }
+    }
+    return files
+  }
+
+  @Test func everyTargetIsInTheMap() {
+    let targets = Set(Self.sourceFiles().map(\.target))
+    #expect(!targets.isEmpty, "no sources found under \(Self.root.path)")
+    for target in targets {
+      #expect(Self.allowedImports[target] != nil, "target \(target) is missing from the architecture map")
+    }
+  }
+
+  @Test func importsFollowTheModuleMap() throws {
+    for (target, url) in Self.sourceFiles() {
+      let allowed = Self.allowedImports[target, default: []]
+      let text = try String(contentsOf: url, encoding: .utf8)
+      for line in text.split(separator: "\n") {
+        let words = line.split(separator: " ").map(String.init)
+        guard let index = words.firstIndex(of: "import"), index <= 1, index + 1 < words.count,
+          index == 0 || words[0].hasPrefix("@")
+        else { continue }
+        let module = words[index + 1]
+        #expect(
+          Self.toolchainModules.contains(module) || allowed.contains(module),
+          "\(url.lastPathComponent) in \(target) imports \(module); allowed: \(allowed.sorted())")
+      }
+    }
+  }
+
+  @Test func filesStaySmall() throws {
+    for (_, url) in Self.sourceFiles() {
+      let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).count
+      #expect(lines <= Self.maximumLines, "\(url.path) has \(lines) lines (cap \(Self.maximumLines)): split it")
+    }
+  }
+}
