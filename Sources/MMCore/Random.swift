@@ -30,4 +30,3 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
     (0..<count).map { _ in low + (high - low) * nextFloat() }
   }
 }
-

@@ -87,7 +87,8 @@ public enum ScalarAccess {
     case .u16: return Double(base.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self))
     case .f16: return Double(base.loadUnaligned(fromByteOffset: i * 2, as: Float16.self))
     case .bf16:
-      return Double(BFloat16(bitPattern: base.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)).floatValue)
+      return Double(
+        BFloat16(bitPattern: base.loadUnaligned(fromByteOffset: i * 2, as: UInt16.self)).floatValue)
     case .i32: return Double(base.loadUnaligned(fromByteOffset: i * 4, as: Int32.self))
     case .u32: return Double(base.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))
     case .f32: return Double(base.loadUnaligned(fromByteOffset: i * 4, as: Float.self))

@@ -105,7 +105,8 @@ extension Tensor {
   /// A view of this tensor broadcast to `target` (stride 0 on repeated axes).
   public func broadcast(to target: [Int]) throws(TensorError) -> Tensor {
     guard target.count >= rank, Tensor.broadcastShape(shape, target) == target else {
-      throw .shapeMismatch(op: "broadcast", expected: "broadcastable to \(shapeText(target))", found: shapeText(shape))
+      throw .shapeMismatch(
+        op: "broadcast", expected: "broadcastable to \(shapeText(target))", found: shapeText(shape))
     }
     let lead = target.count - rank
     var newStrides = [Int](repeating: 0, count: target.count)

@@ -56,6 +56,7 @@ func gemmStreamingB(
       into: packedA + depth * rowPanels * mr + panel * kc * mr)
   }
   let columnBlocks = (n + nc - 1) / nc
+  let panelsPerRowBlock = GEMMTile.mcMax / mr
   pool.parallelFor(columnBlocks) { block in
     let column0 = block * nc
     let width = min(nc, n - column0)
@@ -69,28 +70,31 @@ func gemmStreamingB(
       packBSlice(b, depth: depth, kc: kc, column: column0, width: width, into: bBlock)
       let beta: Float = d == 0 ? epilogue.beta : 1
       let aBlock = packedA + depth * rowPanels * mr
-      for panel in 0..<rowPanels {
-        let row = panel * mr
-        let height = min(mr, m - row)
-        let aPanel = aBlock + panel * kc * mr
+      // Row blocks keep their A panels in L2 while each B micro-panel is reused from L1.
+      for firstPanel in stride(from: 0, to: rowPanels, by: panelsPerRowBlock) {
         for q in 0..<panels {
-          let column = column0 + q * nr
-          let cols = min(nr, n - column)
-          let cTile = c + row * ldc + column
-          let bPanel = bBlock + q * kc * nr
-          if height == mr && cols == nr {
-            microKernel6x16(
-              kc: kc, a: aPanel, b: bPanel, c: cTile, ldc: ldc, alpha: epilogue.alpha, beta: beta)
-          } else {
-            edge.withUnsafeMutableBufferPointer { tile in
-              let t = tile.baseAddress!
-              for r in 0..<height {
-                for j in 0..<cols { t[r * nr + j] = cTile[r * ldc + j] }
-              }
+          for panel in firstPanel..<min(rowPanels, firstPanel + panelsPerRowBlock) {
+            let row = panel * mr
+            let height = min(mr, m - row)
+            let aPanel = aBlock + panel * kc * mr
+            let column = column0 + q * nr
+            let cols = min(nr, n - column)
+            let cTile = c + row * ldc + column
+            let bPanel = bBlock + q * kc * nr
+            if height == mr && cols == nr {
               microKernel6x16(
-                kc: kc, a: aPanel, b: bPanel, c: t, ldc: nr, alpha: epilogue.alpha, beta: beta)
-              for r in 0..<height {
-                for j in 0..<cols { cTile[r * ldc + j] = t[r * nr + j] }
+                kc: kc, a: aPanel, b: bPanel, c: cTile, ldc: ldc, alpha: epilogue.alpha, beta: beta)
+            } else {
+              edge.withUnsafeMutableBufferPointer { tile in
+                let t = tile.baseAddress!
+                for r in 0..<height {
+                  for j in 0..<cols { t[r * nr + j] = cTile[r * ldc + j] }
+                }
+                microKernel6x16(
+                  kc: kc, a: aPanel, b: bPanel, c: t, ldc: nr, alpha: epilogue.alpha, beta: beta)
+                for r in 0..<height {
+                  for j in 0..<cols { cTile[r * ldc + j] = t[r * nr + j] }
+                }
               }
             }
           }
@@ -99,7 +103,8 @@ func gemmStreamingB(
     }
     if epilogue.bias != nil || epilogue.activation != .identity {
       for r in 0..<m {
-        finishRow(c + r * ldc + column0, count: width, bias: epilogue.bias.map { $0 + column0 }, epilogue.activation)
+        finishRow(
+          c + r * ldc + column0, count: width, bias: epilogue.bias.map { $0 + column0 }, epilogue.activation)
       }
     }
   }
@@ -172,7 +177,8 @@ public func gemm(
       let first = firstPanel * nr
       let count = min(n, lastPanel * nr) - first
       for r in row..<row + rows {
-        finishRow(c + r * ldc + first, count: count, bias: epilogue.bias.map { $0 + first }, epilogue.activation)
+        finishRow(
+          c + r * ldc + first, count: count, bias: epilogue.bias.map { $0 + first }, epilogue.activation)
       }
     }
   }

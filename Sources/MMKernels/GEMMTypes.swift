@@ -54,4 +54,3 @@ public struct GEMMEpilogue: @unchecked Sendable {
     self.activation = activation
   }
 }
-

@@ -15,6 +15,17 @@ public func gemv(
   let xs = UnsafeMutablePointer<Float>.allocate(capacity: max(k, 1))
   defer { xs.deallocate() }
   for p in 0..<k { xs[p] = x.element(0, p) }
+  switch b.dtype {
+  case .f16: gemv(LoadF16.self, n: n, k: k, x: xs, b: b, y: y, epilogue: epilogue, pool: pool)
+  case .bf16: gemv(LoadBF16.self, n: n, k: k, x: xs, b: b, y: y, epilogue: epilogue, pool: pool)
+  default: gemv(LoadF32.self, n: n, k: k, x: xs, b: b, y: y, epilogue: epilogue, pool: pool)
+  }
+}
+
+private func gemv<L: WideningLoad>(
+  _ loader: L.Type, n: Int, k: Int, x xs: UnsafePointer<Float>, b: MatrixOperand,
+  y: UnsafeMutablePointer<Float>, epilogue: GEMMEpilogue, pool: ThreadPool
+) {
   let alpha = epilogue.alpha
   let beta = epilogue.beta
   if b.transposed {
@@ -24,7 +35,7 @@ public func gemv(
         let j0 = block * 4
         let rows = min(4, n - j0)
         var sums = SIMD4<Float>()
-        dotRows(b, rows: rows, first: j0, k: k, x: xs, into: &sums)
+        dotRows(loader, b, rows: rows, first: j0, k: k, x: xs, into: &sums)
         for r in 0..<rows {
           y[j0 + r] = alpha * sums[r] + (beta == 0 ? 0 : beta * y[j0 + r])
         }
@@ -44,7 +55,7 @@ public func gemv(
       let j0 = (task % blocks) * columnsPerBlock
       let p0 = chunk * rowsPerChunk
       accumulateRows(
-        b, rows: p0..<min(k, p0 + rowsPerChunk), columns: j0..<min(n, j0 + columnsPerBlock), x: xs,
+        loader, b, rows: p0..<min(k, p0 + rowsPerChunk), columns: j0..<min(n, j0 + columnsPerBlock), x: xs,
         into: partial + chunk * n)
     }
     pool.parallelRanges(n, grain: 1024) { range in
@@ -60,23 +71,36 @@ public func gemv(
   }
 }
 
-/// Loads 8 consecutive B elements of any supported dtype as f32.
-@inline(__always)
-private func load8(_ base: UnsafeRawPointer, _ dtype: DType, _ index: Int) -> SIMD8<Float> {
-  switch dtype {
-  case .f16:
-    return SIMD8<Float>(base.loadUnaligned(fromByteOffset: index * 2, as: SIMD8<Float16>.self))
-  case .bf16:
-    let bits = SIMD8<UInt32>(truncatingIfNeeded: base.loadUnaligned(fromByteOffset: index * 2, as: SIMD8<UInt16>.self))
+/// Loads 8 consecutive B elements as f32; one conforming type per B dtype, so the dtype is
+/// decided once per call and the inner loops are specialized.
+protocol WideningLoad {
+  static func load8(_ base: UnsafeRawPointer, _ index: Int) -> SIMD8<Float>
+}
+
+enum LoadF32: WideningLoad {
+  @inline(__always) static func load8(_ base: UnsafeRawPointer, _ index: Int) -> SIMD8<Float> {
+    base.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
+  }
+}
+
+enum LoadF16: WideningLoad {
+  @inline(__always) static func load8(_ base: UnsafeRawPointer, _ index: Int) -> SIMD8<Float> {
+    SIMD8<Float>(base.loadUnaligned(fromByteOffset: index * 2, as: SIMD8<Float16>.self))
+  }
+}
+
+enum LoadBF16: WideningLoad {
+  @inline(__always) static func load8(_ base: UnsafeRawPointer, _ index: Int) -> SIMD8<Float> {
+    let bits = SIMD8<UInt32>(
+      truncatingIfNeeded: base.loadUnaligned(fromByteOffset: index * 2, as: SIMD8<UInt16>.self))
     return unsafeBitCast(bits &<< 16, to: SIMD8<Float>.self)
-  default:
-    return base.loadUnaligned(fromByteOffset: index * 4, as: SIMD8<Float>.self)
   }
 }
 
 /// sums[r] = Σ_p B[first + r][p] · x[p] for r < rows (B transposed: rows are contiguous).
 @inline(__always)
-private func dotRows(
+private func dotRows<L: WideningLoad>(
+  _ loader: L.Type,
   _ b: MatrixOperand, rows: Int, first: Int, k: Int, x: UnsafePointer<Float>, into sums: inout SIMD4<Float>
 ) {
   let dtype = b.dtype
@@ -90,10 +114,10 @@ private func dotRows(
   var p = 0
   while p + 8 <= k {
     let xv = xr.loadUnaligned(fromByteOffset: p * 4, as: SIMD8<Float>.self)
-    acc0 = acc0.addingProduct(load8(r0, dtype, p), xv)
-    acc1 = acc1.addingProduct(load8(r1, dtype, p), xv)
-    acc2 = acc2.addingProduct(load8(r2, dtype, p), xv)
-    acc3 = acc3.addingProduct(load8(r3, dtype, p), xv)
+    acc0 = acc0.addingProduct(L.load8(r0, p), xv)
+    acc1 = acc1.addingProduct(L.load8(r1, p), xv)
+    acc2 = acc2.addingProduct(L.load8(r2, p), xv)
+    acc3 = acc3.addingProduct(L.load8(r3, p), xv)
     p += 8
   }
   var result = SIMD4<Float>(acc0.sum(), acc1.sum(), acc2.sum(), acc3.sum())
@@ -106,7 +130,8 @@ private func dotRows(
 
 /// out[columns] = Σ_{p ∈ rows} x[p] · B[p][columns], four rows per pass over `out`.
 @inline(__always)
-private func accumulateRows(
+private func accumulateRows<L: WideningLoad>(
+  _ loader: L.Type,
   _ b: MatrixOperand, rows: Range<Int>, columns: Range<Int>, x: UnsafePointer<Float>,
   into out: UnsafeMutablePointer<Float>
 ) {
@@ -125,10 +150,10 @@ private func accumulateRows(
     var j = columns.lowerBound
     while j < vectorEnd {
       var acc = o.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-      acc = acc.addingProduct(load8(r0, dtype, j), x0)
-      acc = acc.addingProduct(load8(r1, dtype, j), x1)
-      acc = acc.addingProduct(load8(r2, dtype, j), x2)
-      acc = acc.addingProduct(load8(r3, dtype, j), x3)
+      acc = acc.addingProduct(L.load8(r0, j), x0)
+      acc = acc.addingProduct(L.load8(r1, j), x1)
+      acc = acc.addingProduct(L.load8(r2, j), x2)
+      acc = acc.addingProduct(L.load8(r3, j), x3)
       o.storeBytes(of: acc, toByteOffset: j * 4, as: SIMD8<Float>.self)
       j += 8
     }
@@ -143,7 +168,7 @@ private func accumulateRows(
     var j = columns.lowerBound
     while j < vectorEnd {
       let acc = o.loadUnaligned(fromByteOffset: j * 4, as: SIMD8<Float>.self)
-      o.storeBytes(of: acc.addingProduct(load8(r0, dtype, j), x0), toByteOffset: j * 4, as: SIMD8<Float>.self)
+      o.storeBytes(of: acc.addingProduct(L.load8(r0, j), x0), toByteOffset: j * 4, as: SIMD8<Float>.self)
       j += 8
     }
     for j in vectorEnd..<columns.upperBound { out[j] += x[p] * b.element(p, j) }

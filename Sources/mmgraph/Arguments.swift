@@ -50,7 +50,8 @@ struct Arguments {
   {
     guard let text = string(name) else { return value }
     guard let parsed = Int(text), range.contains(parsed) else {
-      throw UsageError("--\(name) expects an integer in \(range.lowerBound)...\(range.upperBound), found '\(text)'")
+      throw UsageError(
+        "--\(name) expects an integer in \(range.lowerBound)...\(range.upperBound), found '\(text)'")
     }
     return parsed
   }

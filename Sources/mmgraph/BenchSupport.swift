@@ -37,7 +37,10 @@ func measure(minTime: Double, _ body: () -> Void) -> Timing {
 
 /// A JSON scalar for bench output.
 enum JSONScalar {
-  case int(Int), double(Double), string(String), bool(Bool)
+  case int(Int)
+  case double(Double)
+  case string(String)
+  case bool(Bool)
   var json: String {
     switch self {
     case .int(let v): return String(v)

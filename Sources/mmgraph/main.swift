@@ -5,7 +5,7 @@ import MMCore
 let version = "0.1.0"
 
 let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] = [
-  ("bench", "measure kernel speed (gemm, gemv, attention, conv2d)", BenchCommand.run),
+  ("bench", "measure kernel speed (gemm, gemv, attention, conv2d)", BenchCommand.run)
 ]
 
 @MainActor func printUsage() {

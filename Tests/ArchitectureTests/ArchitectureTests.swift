@@ -71,8 +71,11 @@ import Testing
 
   @Test func filesStaySmall() throws {
     for (_, url) in Self.sourceFiles() {
-      let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false).count
-      #expect(lines <= Self.maximumLines, "\(url.path) has \(lines) lines (cap \(Self.maximumLines)): split it")
+      let lines = try String(contentsOf: url, encoding: .utf8).split(
+        separator: "\n", omittingEmptySubsequences: false
+      ).count
+      #expect(
+        lines <= Self.maximumLines, "\(url.path) has \(lines) lines (cap \(Self.maximumLines)): split it")
     }
   }
 }

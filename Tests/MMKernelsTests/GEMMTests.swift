@@ -46,7 +46,8 @@ struct GEMMOperands {
     a = Tensor(randomFloats(c.m * c.k, seed: seed), shape: c.transA ? [c.k, c.m] : [c.m, c.k])
     b = Tensor(randomFloats(c.k * c.n, seed: seed + 1), shape: c.transB ? [c.n, c.k] : [c.k, c.n])
       .converted(to: c.dtype)
-    aOperand = MatrixOperand(UnsafePointer(a.pointer(Float.self)), ld: c.transA ? c.m : c.k, transposed: c.transA)
+    aOperand = MatrixOperand(
+      UnsafePointer(a.pointer(Float.self)), ld: c.transA ? c.m : c.k, transposed: c.transA)
     bOperand = MatrixOperand(
       raw: b.baseAddress, dtype: c.dtype, ld: c.transB ? c.k : c.n, transposed: c.transB)
   }
@@ -84,13 +85,18 @@ struct GEMMOperands {
     bias.withUnsafeBufferPointer { biasPointer in
       let epilogue = GEMMEpilogue(alpha: 0.5, beta: 1, bias: biasPointer.baseAddress, activation: activation)
       fast.withUnsafeMutableBufferPointer {
-        gemm(m: m, n: n, k: k, a: ops.aOperand, b: ops.bOperand, c: $0.baseAddress!, ldc: ldc, epilogue: epilogue)
+        gemm(
+          m: m, n: n, k: k, a: ops.aOperand, b: ops.bOperand, c: $0.baseAddress!, ldc: ldc, epilogue: epilogue
+        )
       }
       slow.withUnsafeMutableBufferPointer {
-        Reference.gemm(m: m, n: n, k: k, a: ops.aOperand, b: ops.bOperand, c: $0.baseAddress!, ldc: ldc, epilogue: epilogue)
+        Reference.gemm(
+          m: m, n: n, k: k, a: ops.aOperand, b: ops.bOperand, c: $0.baseAddress!, ldc: ldc, epilogue: epilogue
+        )
       }
     }
-    #expect(maxAbsDifference(fast, slow).value <= 1e-4, "\(activation) \(shape): \(differenceReport(fast, slow))")
+    #expect(
+      maxAbsDifference(fast, slow).value <= 1e-4, "\(activation) \(shape): \(differenceReport(fast, slow))")
     // The padding columns between n and ldc are untouched.
     for i in 0..<m {
       for j in n..<ldc { #expect(fast[i * ldc + j] == initial[i * ldc + j]) }
@@ -129,5 +135,54 @@ struct GEMMOperands {
       gemm(m: c.m, n: c.n, k: c.k, a: ops.aOperand, b: ops.bOperand, c: $0.baseAddress!, ldc: c.n)
     }
     #expect(once == each)
+  }
+}
+
+@Suite("GEMM batched") struct GEMMBatchedTests {
+  /// Batched products (shared and per-item B) equal one reference product per item.
+  @Test(arguments: [(1, 3, 5, 7), (8, 9, 17, 12), (3, 64, 70, 130)], [false, true])
+  func matchesPerItemReference(_ dims: (Int, Int, Int, Int), _ sharedB: Bool) {
+    let (batch, m, n, k) = dims
+    let a = randomFloats(batch * m * k, seed: 21)
+    let b = randomFloats((sharedB ? 1 : batch) * k * n, seed: 22)
+    var fast = [Float](repeating: .nan, count: batch * m * n)
+    var slow = fast
+    a.withUnsafeBufferPointer { ap in
+      b.withUnsafeBufferPointer { bp in
+        let aOp = MatrixOperand(ap.baseAddress!, ld: k)
+        let bOp = MatrixOperand(bp.baseAddress!, ld: n)
+        fast.withUnsafeMutableBufferPointer {
+          gemmBatched(
+            batch: batch, m: m, n: n, k: k, a: aOp, strideA: m * k, b: bOp, strideB: sharedB ? 0 : k * n,
+            c: $0.baseAddress!, ldc: n, strideC: m * n)
+        }
+        slow.withUnsafeMutableBufferPointer { out in
+          for i in 0..<batch {
+            Reference.gemm(
+              m: m, n: n, k: k, a: aOp.advanced(by: i * m * k), b: bOp.advanced(by: sharedB ? 0 : i * k * n),
+              c: out.baseAddress! + i * m * n, ldc: n)
+          }
+        }
+      }
+    }
+    #expect(maxAbsDifference(fast, slow).value <= 1e-4, "\(dims): \(differenceReport(fast, slow))")
+  }
+
+  /// k == 0 leaves act(beta·C + bias); m == 0 or n == 0 touch nothing.
+  @Test func degenerateSizes() {
+    var c: [Float] = [1, 2, 3, 4]
+    let bias: [Float] = [10, 20]
+    let dummy: [Float] = [0]
+    dummy.withUnsafeBufferPointer { d in
+      bias.withUnsafeBufferPointer { bp in
+        let op = MatrixOperand(d.baseAddress!, ld: 1)
+        c.withUnsafeMutableBufferPointer {
+          gemm(
+            m: 2, n: 2, k: 0, a: op, b: op, c: $0.baseAddress!, ldc: 2,
+            epilogue: GEMMEpilogue(beta: 2, bias: bp.baseAddress))
+        }
+      }
+    }
+    #expect(c == [12, 24, 16, 28])
   }
 }
