@@ -4,7 +4,7 @@
 Writes one small JSON file per case under Tests/Goldens/conv/:
   {"op", "input_shape", "input", [weight_shape, weight, bias,] <options>, "output_shape", "output"}
 All tensors are float32, flattened row-major, printed with 9 significant digits (exact round trip).
-Run: /work/venv/bin/python Scripts/goldens/conv.py
+Run: .venv-goldens/bin/python Scripts/goldens/conv.py
 """
 import json
 import zlib

@@ -1,6 +1,6 @@
 """Goldens for MMWeights' file formats, written by the reference libraries.
 
-Run:  /work/venv/bin/python Scripts/goldens/files.py
+Run:  .venv-goldens/bin/python Scripts/goldens/files.py
 Writes under Tests/Goldens/files/:
   all_dtypes.safetensors        every safetensors dtype, written by `safetensors.torch`
   sharded/                      two shards + model.safetensors.index.json (as transformers writes it)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Goldens for the NN kernels (Sources/MMKernels: Attention, Norms, Softmax, activations, RoPE).
 
-Run with /work/venv/bin/python Scripts/goldens/nn.py from the package root. Writes small JSON
+Run with .venv-goldens/bin/python Scripts/goldens/nn.py from the package root. Writes small JSON
 files to Tests/Goldens/nn/, each {"meta": {name: number}, "arrays": {name: [float32 values]}},
 arrays flattened row-major. Reference implementations:
   - torch.nn.functional: scaled_dot_product_attention, layer_norm, softmax, log_softmax, gelu, silu

@@ -8,7 +8,7 @@ Writes one small JSON file per case under Tests/Goldens/spectral/:
   mel_*.json:  {"op": "torchaudio"|"librosa", <options>, "shape", "layout", "values"}
 All float32, flattened row-major, printed with 9 significant digits (exact round trip).
 Signals come from numpy's seeded default_rng and are stored in the file.
-Run: /work/venv/bin/python Scripts/goldens/spectral.py
+Run: .venv-goldens/bin/python Scripts/goldens/spectral.py
 """
 import json
 import pathlib

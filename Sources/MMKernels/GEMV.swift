@@ -45,7 +45,7 @@ private func gemv<L: WideningLoad>(
     // Rows of B are contiguous: fixed chunks of rows (independent of the thread count, so the
     // summation order is too) accumulate into partial rows, then the partials are summed in order.
     let rowsPerChunk = 256
-    let columnsPerBlock = 2048
+    let columnsPerBlock = n <= 8192 ? n : 4096  // whole rows: one sequential stream through B
     let chunks = (k + rowsPerChunk - 1) / rowsPerChunk
     let blocks = (n + columnsPerBlock - 1) / columnsPerBlock
     let partial = UnsafeMutablePointer<Float>.allocate(capacity: chunks * n)
