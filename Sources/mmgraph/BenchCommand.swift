@@ -39,7 +39,10 @@ enum BenchCommand {
       ],
       flagOptions: ["json", "trans-b", "causal"])
     if let threads = try args.int("threads") { ThreadPool.configureShared(threads: threads) }
-    let minTime = Double(args.string("min-time") ?? "1") ?? 1
+    let minTimeText = args.string("min-time") ?? "1"
+    guard let minTime = Double(minTimeText), minTime >= 0, minTime <= 3600 else {
+      throw UsageError("--min-time expects seconds between 0 and 3600, found '\(minTimeText)'")
+    }
     var result: BenchResult
     switch kernel {
     case "gemm", "gemv":
@@ -64,6 +67,7 @@ enum BenchCommand {
       throw UsageError("--dtype expects f32, f16 or bf16, found '\(dtypeName)'")
     }
     let transB = args.flag("trans-b")
+    try requireMemory([m, k], [k, n], [m, n])
     let a = Tensor(randomFloats(m * k, seed: 1), shape: [m, k])
     let b = Tensor(randomFloats(k * n, seed: 2), shape: transB ? [n, k] : [k, n]).converted(to: dtype)
     let c = Tensor(zeros: [m, n])
@@ -79,6 +83,19 @@ enum BenchCommand {
         "m": .int(m), "k": .int(k), "n": .int(n), "dtype": .string(dtype.name),
         "trans_b": .bool(transB),
       ])
+  }
+
+  /// Refuses sizes whose operands would not fit comfortably in memory (8 GiB in all).
+  static func requireMemory(_ shapes: [Int]...) throws {
+    var total = 0
+    for shape in shapes {
+      let count = checkedElementCount(shape) ?? Int.max
+      let (sum, overflow) = total.addingReportingOverflow(count)
+      guard !overflow, sum <= (8 << 30) / 4 else {
+        throw UsageError("these sizes need more than 8 GiB of operands; choose smaller ones")
+      }
+      total = sum
+    }
   }
 
   static func randomFloats(_ count: Int, seed: UInt64) -> [Float] {

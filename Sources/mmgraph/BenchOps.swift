@@ -11,6 +11,7 @@ extension BenchCommand {
     let kernel = try args.int("kernel", default: 3)!
     let stride = try args.int("stride", default: 1)!
     let padding = try args.int("padding", default: 1, range: 0...Int.max)!
+    try requireMemory([batch, cin, size, size], [cout, cin, kernel, kernel], [batch, cout, size, size])
     let input = Tensor(randomFloats(batch * cin * size * size, seed: 1), shape: [batch, cin, size, size])
     let weight = Tensor(
       randomFloats(cout * cin * kernel * kernel, seed: 2), shape: [cout, cin, kernel, kernel])
@@ -39,6 +40,7 @@ extension BenchCommand {
     guard heads % kvHeads == 0 else {
       throw UsageError("--heads \(heads) must be a multiple of --kv-heads \(kvHeads)")
     }
+    try requireMemory([heads, length, headDim], [3, kvHeads, length, headDim])
     let q = randomFloats(heads * length * headDim, seed: 1)
     let k = randomFloats(kvHeads * length * headDim, seed: 2)
     let v = randomFloats(kvHeads * length * headDim, seed: 3)
