@@ -29,12 +29,14 @@ let package = Package(
     .library(name: "MMCore", targets: ["MMCore"]),
     .library(name: "MMKernels", targets: ["MMKernels"]),
     .library(name: "MMWeights", targets: ["MMWeights"]),
+    .library(name: "MMGraph", targets: ["MMGraph"]),
   ],
   targets: [
     // MARK: Libraries (one-way: MMCore ← MMKernels ← MMWeights)
     .target(name: "MMCore", swiftSettings: kernelFlags),
     .target(name: "MMKernels", dependencies: ["MMCore"], swiftSettings: kernelFlags),
     .target(name: "MMWeights", dependencies: ["MMCore"], swiftSettings: kernelFlags),
+    .target(name: "MMGraph", dependencies: ["MMCore"]),
 
     // MARK: The CLI
     .executableTarget(
