@@ -9,6 +9,7 @@ import Testing
     "MMCore": [],
     "MMKernels": ["MMCore"],
     "MMWeights": ["MMCore"],
+    "MMGraph": ["MMCore"],
     "mmgraph": ["MMCore", "MMKernels", "MMWeights"],
   ]
   static let toolchainModules: Set<String> = [
