@@ -3,6 +3,5 @@
 # enabled (numeric kernels run 10-100x slower in debug builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash Scripts/install-system-deps.sh
 swift build -c release -Xswiftc -enable-testing --build-tests
 swift test -c release -Xswiftc -enable-testing --skip-build "$@"

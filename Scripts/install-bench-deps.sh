@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs the Debian packages mmgraph builds and tests with, when they are missing.
+# Installs the Debian packages the benchmark script needs (Python with venv), when they are missing.
+# The tests need only Swift today; media decoders (libsndfile, libpng, libjpeg-turbo, ffmpeg) will be
+# installed by Scripts/test.sh when they arrive.
 # Safe to run repeatedly; needs root (or sudo) only when something is missing.
 set -euo pipefail
 
