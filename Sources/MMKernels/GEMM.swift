@@ -63,7 +63,8 @@ func gemmStreamingB(
     let panels = (width + nr - 1) / nr
     let bBlock = UnsafeMutablePointer<Float>.allocate(capacity: panels * kcMax * nr)
     defer { bBlock.deallocate() }
-    var edge = [Float](repeating: 0, count: mr * nr)
+    let edge = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr)
+    defer { edge.deallocate() }
     for d in 0..<depthBlocks {
       let depth = d * kcMax
       let kc = min(kcMax, k - depth)
@@ -81,22 +82,9 @@ func gemmStreamingB(
             let cols = min(nr, n - column)
             let cTile = c + row * ldc + column
             let bPanel = bBlock + q * kc * nr
-            if height == mr && cols == nr {
-              microKernel6x16(
-                kc: kc, a: aPanel, b: bPanel, c: cTile, ldc: ldc, alpha: epilogue.alpha, beta: beta)
-            } else {
-              edge.withUnsafeMutableBufferPointer { tile in
-                let t = tile.baseAddress!
-                for r in 0..<height {
-                  for j in 0..<cols { t[r * nr + j] = cTile[r * ldc + j] }
-                }
-                microKernel6x16(
-                  kc: kc, a: aPanel, b: bPanel, c: t, ldc: nr, alpha: epilogue.alpha, beta: beta)
-                for r in 0..<height {
-                  for j in 0..<cols { cTile[r * ldc + j] = t[r * nr + j] }
-                }
-              }
-            }
+            runTile(
+              kc: kc, a: aPanel, b: bPanel, c: cTile, ldc: ldc, height: height, width: cols,
+              alpha: epilogue.alpha, beta: beta, scratch: edge)
           }
         }
       }
@@ -137,7 +125,8 @@ public func gemm(
     let lastPanel = min(panels, firstPanel + panelsPerTask)
     let aBlock = UnsafeMutablePointer<Float>.allocate(capacity: mc * kcMax)
     defer { aBlock.deallocate() }
-    var edge = [Float](repeating: 0, count: mr * nr)
+    let edge = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr)
+    defer { edge.deallocate() }
     var depth = 0
     while depth < k {
       let kc = min(kcMax, k - depth)
@@ -152,22 +141,9 @@ public func gemm(
           let height = min(mr, rows - i)
           let cTile = c + (row + i) * ldc + column
           let aPanel = aBlock + i * kc
-          if height == mr && width == nr {
-            microKernel6x16(
-              kc: kc, a: aPanel, b: bPanel, c: cTile, ldc: ldc, alpha: epilogue.alpha, beta: beta)
-          } else {
-            edge.withUnsafeMutableBufferPointer { tile in
-              let t = tile.baseAddress!
-              for r in 0..<height {
-                for j in 0..<width { t[r * nr + j] = cTile[r * ldc + j] }
-              }
-              microKernel6x16(
-                kc: kc, a: aPanel, b: bPanel, c: t, ldc: nr, alpha: epilogue.alpha, beta: beta)
-              for r in 0..<height {
-                for j in 0..<width { cTile[r * ldc + j] = t[r * nr + j] }
-              }
-            }
-          }
+          runTile(
+            kc: kc, a: aPanel, b: bPanel, c: cTile, ldc: ldc, height: height, width: width,
+            alpha: epilogue.alpha, beta: beta, scratch: edge)
           i += mr
         }
       }
@@ -205,5 +181,26 @@ private func scaleRows(
     let row = c + i * ldc
     for j in 0..<n { row[j] = epilogue.beta == 0 ? 0 : epilogue.beta * row[j] }
     finishRow(row, count: n, bias: epilogue.bias, epilogue.activation)
+  }
+}
+
+/// One micro-kernel call on C tile [height ≤ 6][width ≤ 16]; edge tiles go through `scratch`
+/// (6×16) so the kernel never reads or writes past the matrix.
+@inline(__always)
+private func runTile(
+  kc: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, ldc: Int,
+  height: Int, width: Int, alpha: Float, beta: Float, scratch: UnsafeMutablePointer<Float>
+) {
+  let (mr, nr) = (GEMMTile.mr, GEMMTile.nr)
+  if height == mr && width == nr {
+    microKernel6x16(kc: kc, a: a, b: b, c: c, ldc: ldc, alpha: alpha, beta: beta)
+    return
+  }
+  for r in 0..<height {
+    for j in 0..<width { scratch[r * nr + j] = c[r * ldc + j] }
+  }
+  microKernel6x16(kc: kc, a: a, b: b, c: scratch, ldc: nr, alpha: alpha, beta: beta)
+  for r in 0..<height {
+    for j in 0..<width { c[r * ldc + j] = scratch[r * nr + j] }
   }
 }

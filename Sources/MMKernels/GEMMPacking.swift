@@ -35,68 +35,16 @@ public struct PackedB: @unchecked Sendable {
     let count = (n + nr - 1) / nr
     storage = TensorStorage(byteCount: max(count * k * nr, 1) * MemoryLayout<Float>.stride)
     let base = storage.bytes.assumingMemoryBound(to: Float.self)
-    // Untransposed f32/f16 B is read row by row across a group of panels (contiguous runs of
-    // 16·group values): walking one 16-wide panel down k would touch a new page every row.
+    // Groups of panels: an untransposed B is read row by row across the group (contiguous runs
+    // of 16·group values); walking one 16-wide panel down k would touch a new page every row.
     let group = 16
     let tasks = (count + group - 1) / group
     pool.parallelFor(tasks) { task in
       let first = task * group
-      let last = min(count, first + group)
-      var next = first
-      if !b.transposed && (b.dtype == .f32 || b.dtype == .f16) {
-        let full = max(0, min(last, n / nr) - first)
-        packBRows(b, k: k, firstPanel: first, panels: full, into: base)
-        next += full
-      }
-      for panel in next..<last {
-        packBPanel(b, k: k, n: n, column: panel * nr, into: base + panel * k * nr)
-      }
-    }
-  }
-}
-
-/// Full panels [firstPanel, firstPanel + panels) of an untransposed f32/f16 B, row by row.
-@inline(__always)
-private func packBRows(
-  _ b: MatrixOperand, k: Int, firstPanel: Int, panels: Int, into base: UnsafeMutablePointer<Float>
-) {
-  let nr = GEMMTile.nr
-  let size = b.dtype.byteSize
-  for p in 0..<k {
-    let row = b.base + (p * b.ld + firstPanel * nr) * size
-    for q in 0..<panels {
-      let out = UnsafeMutableRawPointer(base + (firstPanel + q) * k * nr + p * nr)
-      let lo: SIMD8<Float>
-      let hi: SIMD8<Float>
-      if b.dtype == .f16 {
-        lo = SIMD8<Float>(row.loadUnaligned(fromByteOffset: q * 32, as: SIMD8<Float16>.self))
-        hi = SIMD8<Float>(row.loadUnaligned(fromByteOffset: q * 32 + 16, as: SIMD8<Float16>.self))
-      } else {
-        lo = row.loadUnaligned(fromByteOffset: q * 64, as: SIMD8<Float>.self)
-        hi = row.loadUnaligned(fromByteOffset: q * 64 + 32, as: SIMD8<Float>.self)
-      }
-      out.storeBytes(of: lo, as: SIMD8<Float>.self)
-      out.storeBytes(of: hi, toByteOffset: 32, as: SIMD8<Float>.self)
-    }
-  }
-}
-
-/// One B panel: columns [column, column + nr) of the logical k×n matrix → dst[k][nr].
-@inline(__always)
-private func packBPanel(
-  _ b: MatrixOperand, k: Int, n: Int, column: Int, into dst: UnsafeMutablePointer<Float>
-) {
-  let nr = GEMMTile.nr
-  let width = min(nr, n - column)
-  if width < nr { dst.initialize(repeating: 0, count: k * nr) }
-  if b.transposed {
-    // B is stored as [n][ld] (a PyTorch Linear weight): read `width` rows along k.
-    for j in 0..<width {
-      widenRow(b.base + (column + j) * b.ld * b.dtype.byteSize, b.dtype, count: k, into: dst + j, stride: nr)
-    }
-  } else {
-    for p in 0..<k {
-      for j in 0..<width { dst[p * nr + j] = b.element(p, column + j) }
+      let column = first * nr
+      let width = min(n, (first + group) * nr) - column
+      // With kc == k, packBSlice's panel stride (kc·nr) is exactly this layout's (k·nr).
+      packBSlice(b, depth: 0, kc: k, column: column, width: width, into: base + first * k * nr)
     }
   }
 }
@@ -146,18 +94,7 @@ func packBSlice(
     for p in 0..<kc {
       let row = b.base + ((depth + p) * b.ld + column) * size
       for q in 0..<full {
-        let out = UnsafeMutableRawPointer(dst + q * kc * nr + p * nr)
-        let lo: SIMD8<Float>
-        let hi: SIMD8<Float>
-        if b.dtype == .f16 {
-          lo = SIMD8<Float>(row.loadUnaligned(fromByteOffset: q * 32, as: SIMD8<Float16>.self))
-          hi = SIMD8<Float>(row.loadUnaligned(fromByteOffset: q * 32 + 16, as: SIMD8<Float16>.self))
-        } else {
-          lo = row.loadUnaligned(fromByteOffset: q * 64, as: SIMD8<Float>.self)
-          hi = row.loadUnaligned(fromByteOffset: q * 64 + 32, as: SIMD8<Float>.self)
-        }
-        out.storeBytes(of: lo, as: SIMD8<Float>.self)
-        out.storeBytes(of: hi, toByteOffset: 32, as: SIMD8<Float>.self)
+        copy16(row, q, b.dtype, into: dst + q * kc * nr + p * nr)
       }
     }
   } else if b.transposed {
@@ -202,4 +139,22 @@ private func widenRow(
     let s = src.assumingMemoryBound(to: Float.self)
     for i in 0..<count { out[i * stride] = s[i] }
   }
+}
+
+/// out[0..<16] = Float(row[16q ..< 16q + 16]) for an f32 or f16 row.
+@inline(__always)
+private func copy16(_ row: UnsafeRawPointer, _ q: Int, _ dtype: DType, into out: UnsafeMutablePointer<Float>)
+{
+  let lo: SIMD8<Float>
+  let hi: SIMD8<Float>
+  if dtype == .f16 {
+    lo = SIMD8<Float>(row.loadUnaligned(fromByteOffset: q * 32, as: SIMD8<Float16>.self))
+    hi = SIMD8<Float>(row.loadUnaligned(fromByteOffset: q * 32 + 16, as: SIMD8<Float16>.self))
+  } else {
+    lo = row.loadUnaligned(fromByteOffset: q * 64, as: SIMD8<Float>.self)
+    hi = row.loadUnaligned(fromByteOffset: q * 64 + 32, as: SIMD8<Float>.self)
+  }
+  let raw = UnsafeMutableRawPointer(out)
+  raw.storeBytes(of: lo, as: SIMD8<Float>.self)
+  raw.storeBytes(of: hi, toByteOffset: 32, as: SIMD8<Float>.self)
 }
