@@ -53,6 +53,9 @@ let package = Package(
     .testTarget(
       name: "MMWeightsTests", dependencies: ["MMCore", "MMWeights", "MMTestSupport"]),
     .testTarget(
+      name: "MMGraphTests", dependencies: ["MMGraph", "MMCore", "MMTestSupport"],
+      exclude: ["Fixtures"]),
+    .testTarget(
       name: "ArchitectureTests", dependencies: [], path: "Tests/ArchitectureTests"),
   ]
 )

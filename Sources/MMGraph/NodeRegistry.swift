@@ -9,7 +9,8 @@ public struct NodeRegistry: Sendable {
   public mutating func register(_ descriptor: NodeDescriptor, from plugin: String) throws(RegistryError) {
     if let existing = origins[descriptor.type] {
       throw RegistryError(
-        message: "node type '\(descriptor.type)' from plugin '\(plugin)' is already registered by '\(existing)'")
+        message:
+          "node type '\(descriptor.type)' from plugin '\(plugin)' is already registered by '\(existing)'")
     }
     descriptors[descriptor.type] = descriptor
     origins[descriptor.type] = plugin

@@ -126,14 +126,14 @@ func parseSafetensorsHeader(_ file: UnsafeRawBufferPointer, path: String)
   }
   let json: JSONValue
   do {
-    json = try parseJSON(headerBytes)
+    json = try JSONParser.parse(headerBytes, file: path, maxDepth: 64, recordLocations: false).root
   } catch {
     throw fail(
-      error.message.hasPrefix("duplicate") ? .duplicate : .header,
-      "header JSON at byte \(8 + error.offset): \(error.message)")
+      error.isDuplicateKey ? .duplicate : .header, "header JSON at byte \(8 + error.offset): \(error.message)"
+    )
   }
   guard case .object(let members) = json else {
-    throw fail(.header, "header must be a JSON object, found \(json.typeName)")
+    throw fail(.header, "header must be a JSON object, found \(json.describedType)")
   }
 
   var header = SafetensorsHeader(dataStart: 8 + headerLength)
@@ -167,13 +167,13 @@ private func parseMetadata(_ value: JSONValue, fail: Fail) throws(WeightFileErro
   -> [String: String]
 {
   guard case .object(let pairs) = value else {
-    throw fail(.header, nil, "__metadata__ must be an object of strings, found \(value.typeName)")
+    throw fail(.header, nil, "__metadata__ must be an object of strings, found \(value.describedType)")
   }
   var metadata: [String: String] = [:]
   for pair in pairs {
     guard case .string(let text) = pair.value else {
       throw fail(
-        .header, nil, "__metadata__['\(pair.key)'] must be a string, found \(pair.value.typeName)")
+        .header, nil, "__metadata__['\(pair.key)'] must be a string, found \(pair.value.describedType)")
     }
     metadata[pair.key] = text
   }
@@ -185,7 +185,7 @@ private func parseEntry(_ member: JSONMember, dataSize: Int, fail: Fail) throws(
 {
   let name = member.key
   guard case .object = member.value else {
-    throw fail(.header, name, "entry must be an object, found \(member.value.typeName)")
+    throw fail(.header, name, "entry must be an object, found \(member.value.describedType)")
   }
   guard case .string(let dtypeText)? = member.value["dtype"] else {
     throw fail(.header, name, "missing string field 'dtype'")
@@ -200,7 +200,7 @@ private func parseEntry(_ member: JSONMember, dataSize: Int, fail: Fail) throws(
   var shape: [Int] = []
   for dim in dims {
     guard let value = dim.nonNegativeInt else {
-      throw fail(.shape, name, "shape entries must be non-negative integers, found \(dim.typeName)")
+      throw fail(.shape, name, "shape entries must be non-negative integers, found \(dim.describedType)")
     }
     shape.append(value)
   }
@@ -267,5 +267,31 @@ private func checkCoverage(_ entries: [SafetensorsFile.Entry], dataSize: Int, fa
       .offsets, nil,
       "data section is \(dataSize) bytes but the tensors cover only [0, \(covered)): \(dataSize - covered) bytes belong to no tensor"
     )
+  }
+}
+
+extension JSONValue {
+  /// The value's JSON type for header messages, with the literal for scalars: `number -2`, `true`.
+  var describedType: String {
+    switch self {
+    case .number(let text): return "number \(text)"
+    case .bool(let value): return "\(value)"
+    default: return typeName
+    }
+  }
+
+  /// The value as a non-negative `Int` when it is a plain integer literal that fits.
+  var nonNegativeInt: Int? {
+    guard case .number(let text) = self, !text.isEmpty,
+      text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+    else { return nil }
+    return Int(text)
+  }
+}
+
+extension JSONSyntaxError {
+  var isDuplicateKey: Bool {
+    if case .duplicateKey = kind { return true }
+    return false
   }
 }

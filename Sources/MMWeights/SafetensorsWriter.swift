@@ -117,3 +117,25 @@ public enum Safetensors {
     return bytes
   }
 }
+
+/// `text` as a JSON string literal, escaped as serde_json (the safetensors reference) does:
+/// `"` `\` and control characters only; non-ASCII stays as UTF-8.
+private func jsonQuoted(_ text: String) -> String {
+  var out = "\""
+  for scalar in text.unicodeScalars {
+    switch scalar {
+    case "\"": out += "\\\""
+    case "\\": out += "\\\\"
+    case "\n": out += "\\n"
+    case "\r": out += "\\r"
+    case "\t": out += "\\t"
+    case "\u{08}": out += "\\b"
+    case "\u{0C}": out += "\\f"
+    case "\u{00}"..."\u{1F}":
+      let hex = String(scalar.value, radix: 16)
+      out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+    default: out.unicodeScalars.append(scalar)
+    }
+  }
+  return out + "\""
+}

@@ -47,10 +47,11 @@ public final class ShardedSafetensors: WeightStore, @unchecked Sendable {
       throw fail(.header, "index is not valid UTF-8")
     }
     let json: JSONValue
-    do { json = try parseJSON(bytes) } catch {
+    do {
+      json = try JSONParser.parse(bytes, file: indexPath, maxDepth: 64, recordLocations: false).root
+    } catch {
       throw fail(
-        error.message.hasPrefix("duplicate") ? .duplicate : .header,
-        "index JSON at byte \(error.offset): \(error.message)")
+        error.isDuplicateKey ? .duplicate : .header, "index JSON at byte \(error.offset): \(error.message)")
     }
     guard case .object(let map)? = json["weight_map"] else {
       throw fail(.header, "expected a 'weight_map' object mapping tensor names to shard files")
@@ -61,7 +62,7 @@ public final class ShardedSafetensors: WeightStore, @unchecked Sendable {
     for member in map {
       guard case .string(let shard) = member.value else {
         throw fail(
-          .header, member.key, "weight_map value must be a file name, found \(member.value.typeName)")
+          .header, member.key, "weight_map value must be a file name, found \(member.value.describedType)")
       }
       let components = shard.split(separator: "/", omittingEmptySubsequences: false)
       guard !shard.isEmpty, !shard.hasPrefix("/"), !components.contains(".."),
