@@ -30,6 +30,7 @@ let package = Package(
     .library(name: "MMKernels", targets: ["MMKernels"]),
     .library(name: "MMWeights", targets: ["MMWeights"]),
     .library(name: "MMGraph", targets: ["MMGraph"]),
+    .library(name: "MMRuntime", targets: ["MMRuntime"]),
   ],
   targets: [
     // MARK: Libraries (one-way: MMCore ← MMKernels ← MMWeights)
@@ -37,11 +38,22 @@ let package = Package(
     .target(name: "MMKernels", dependencies: ["MMCore"], swiftSettings: kernelFlags),
     .target(name: "MMWeights", dependencies: ["MMCore"], swiftSettings: kernelFlags),
     .target(name: "MMGraph", dependencies: ["MMCore"]),
+    .target(name: "MMRuntime", dependencies: ["MMCore", "MMGraph"]),
+
+    // MARK: Plugins (in-tree; one folder each under Plugins/, listed once in MMBuiltins)
+    .target(
+      name: "TensorPlugin", dependencies: ["MMCore", "MMGraph", "MMKernels", "MMWeights"],
+      path: "Plugins/Tensor", swiftSettings: kernelFlags),
+    .target(name: "MMBuiltins", dependencies: ["MMGraph", "TensorPlugin"]),
 
     // MARK: The CLI
+    // `--export-dynamic`: out-of-tree plugins (shared libraries loaded with --plugin) resolve
+    // MMGraph's symbols from the executable, so both sides share one copy of every type.
     .executableTarget(
-      name: "mmgraph", dependencies: ["MMCore", "MMKernels", "MMWeights"],
-      swiftSettings: kernelFlags),
+      name: "mmgraph",
+      dependencies: ["MMCore", "MMKernels", "MMWeights", "MMGraph", "MMRuntime", "MMBuiltins"],
+      swiftSettings: kernelFlags,
+      linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"], .when(platforms: [.linux]))]),
 
     // MARK: Tests
     .target(
@@ -55,6 +67,13 @@ let package = Package(
     .testTarget(
       name: "MMGraphTests", dependencies: ["MMGraph", "MMCore", "MMTestSupport"],
       exclude: ["Fixtures"]),
+    .testTarget(
+      name: "MMRuntimeTests", dependencies: ["MMRuntime", "MMGraph", "MMCore", "MMKernels", "MMTestSupport"],
+      swiftSettings: kernelFlags),
+    .testTarget(
+      name: "CLITests", dependencies: ["mmgraph", "MMCore", "MMWeights", "MMRuntime", "MMGraph"]),
+    .testTarget(
+      name: "PluginTests", dependencies: ["TensorPlugin", "MMGraph", "MMCore", "MMTestSupport"]),
     .testTarget(
       name: "ArchitectureTests", dependencies: [], path: "Tests/ArchitectureTests"),
   ]

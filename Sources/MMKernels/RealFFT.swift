@@ -1,6 +1,5 @@
 import Foundation
 import MMCore
-
 import Synchronization
 
 // MARK: - Real FFT

@@ -45,6 +45,9 @@ struct Arguments {
 
   func string(_ name: String) -> String? { options[name]?.last }
 
+  /// Every value of a repeatable option, in command-line order.
+  func all(_ name: String) -> [String] { options[name] ?? [] }
+
   func int(_ name: String, default value: Int? = nil, range: ClosedRange<Int> = 1...Int.max)
     throws(UsageError) -> Int?
   {

@@ -5,7 +5,7 @@ import MMKernels
 /// `mmgraph bench KERNEL …`: times one kernel on random data and prints GFLOP/s.
 enum BenchCommand {
   static let help = """
-    USAGE: mmgraph bench <gemm|gemv|attention|conv2d> [options]
+    USAGE: mmgraph bench <gemm|gemv|attention|conv2d|scheduler> [options]
 
     Times a kernel on seeded random data (warm-up, then repeats for at least --min-time seconds)
     and reports the best and median times. GFLOP/s are computed from the best time.
@@ -18,6 +18,9 @@ enum BenchCommand {
       --heads H --kv-heads G --seq L --head-dim D [--causal]
     OPTIONS (conv2d):
       --batch B --cin C --cout O --size S --kernel K --stride S --padding P
+    OPTIONS (scheduler):
+      --nodes N             length of the trivial-node chain (default 2000)
+      --depth D --n N       two branches of D GEMMs of N³ each, 1 thread vs --threads
     COMMON:
       --threads T           worker threads (default: MMGRAPH_THREADS or the cores)
       --min-time SECONDS    measure for at least this long (default 1)
@@ -35,13 +38,17 @@ enum BenchCommand {
       Array(arguments.dropFirst()),
       valueOptions: [
         "m", "k", "n", "dtype", "threads", "min-time", "heads", "kv-heads", "seq", "head-dim",
-        "batch", "cin", "cout", "size", "kernel", "stride", "padding",
+        "batch", "cin", "cout", "size", "kernel", "stride", "padding", "nodes", "depth",
       ],
       flagOptions: ["json", "trans-b", "causal"])
     if let threads = try args.int("threads") { ThreadPool.configureShared(threads: threads) }
     let minTimeText = args.string("min-time") ?? "1"
     guard let minTime = Double(minTimeText), minTime >= 0, minTime <= 3600 else {
       throw UsageError("--min-time expects seconds between 0 and 3600, found '\(minTimeText)'")
+    }
+    if kernel == "scheduler" {
+      try benchScheduler(args)
+      return
     }
     var result: BenchResult
     switch kernel {
@@ -52,7 +59,8 @@ enum BenchCommand {
     case "conv2d":
       result = try benchConv2d(args, minTime: minTime)
     default:
-      throw UsageError("unknown kernel '\(kernel)': expected gemm, gemv, attention or conv2d")
+      throw UsageError(
+        "unknown kernel '\(kernel)': expected gemm, gemv, attention, conv2d or scheduler")
     }
     result.fields["threads"] = .int(ThreadPool.shared.threadCount)
     print(args.flag("json") ? result.json : result.text)

@@ -5,7 +5,12 @@ import MMCore
 let version = "0.1.0"
 
 let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] = [
-  ("bench", "measure kernel speed (gemm, gemv, attention, conv2d)", BenchCommand.run)
+  ("run", "run a graph on inputs and write its outputs", RunCommand.run),
+  ("check", "validate a graph and report every problem", CheckCommand.run),
+  ("plan", "show what a run would do: order, shapes, FLOPs, memory, cache hits", PlanCommand.run),
+  ("dot", "print a graph as Graphviz dot", DotCommand.run),
+  ("nodes", "list the node types: ports, types, options, examples", NodesCommand.run),
+  ("bench", "measure kernel speed (gemm, gemv, attention, conv2d)", BenchCommand.run),
 ]
 
 @MainActor func printUsage() {
@@ -27,9 +32,12 @@ let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] 
       --help        show this help; `mmgraph <command> --help` for a command's options
 
     ENVIRONMENT:
-      MMGRAPH_THREADS   worker threads for all kernels (default: the available cores)
+      MMGRAPH_THREADS      worker threads for all kernels (default: the available cores)
+      MMGRAPH_PLUGIN_PATH  folders (colon-separated) whose *.so plugins load at start
+      XDG_CACHE_HOME       the node-output cache lives in $XDG_CACHE_HOME/mmgraph
+                           (default ~/.cache/mmgraph; `run --cache DIR` or `--no-cache`)
 
-    EXIT CODES: 0 success, 1 run failure, 2 usage or validation error
+    EXIT CODES: 0 success, 1 run failure, 2 usage or validation error, 130 interrupted
 
     """
   print(text, terminator: "")
@@ -60,6 +68,10 @@ default:
     try command.run(Array(arguments.dropFirst()))
   } catch let error as UsageError {
     fail("\(error)\nsee `mmgraph \(command.name) --help`", code: 2)
+  } catch let error as ValidationFailure {
+    fail("\(error)", code: 2)
+  } catch is Interrupted {
+    fail("interrupted", code: 130)
   } catch {
     fail("\(error)", code: 1)
   }

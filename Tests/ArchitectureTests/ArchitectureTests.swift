@@ -10,7 +10,11 @@ import Testing
     "MMKernels": ["MMCore"],
     "MMWeights": ["MMCore"],
     "MMGraph": ["MMCore"],
-    "mmgraph": ["MMCore", "MMKernels", "MMWeights"],
+    "MMRuntime": ["MMCore", "MMGraph"],
+    // Plugins are keyed by their folder under Plugins/; no plugin imports another.
+    "Tensor": ["MMCore", "MMGraph", "MMKernels", "MMWeights"],
+    "MMBuiltins": ["MMGraph", "TensorPlugin"],
+    "mmgraph": ["MMCore", "MMKernels", "MMWeights", "MMGraph", "MMRuntime", "MMBuiltins"],
   ]
   static let toolchainModules: Set<String> = [
     "Foundation", "FoundationEssentials", "Dispatch", "Synchronization", "Glibc", "Darwin", "Musl",

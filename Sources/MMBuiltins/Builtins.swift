@@ -1,0 +1,25 @@
+import MMGraph
+import TensorPlugin
+
+/// The one list of built-in plugins. A new modality is a folder under `Plugins/` (a target with
+/// an explicit `path:`) plus one line here; nothing else in the graph core, scheduler or CLI
+/// changes.
+public enum Builtins {
+  public static var plugins: [any NodePlugin.Type] {
+    [
+      TensorPlugin.self
+    ]
+  }
+
+  /// A registry holding every built-in node type.
+  public static func registry() throws(RegistryError) -> NodeRegistry {
+    var registry = NodeRegistry()
+    for plugin in plugins { try plugin.register(into: &registry) }
+    return registry
+  }
+
+  /// FLOP estimates by node type for `mmgraph plan` (node types without one show "-").
+  public static var flopEstimates: [String: FlopEstimate] {
+    TensorPlugin.flopEstimates
+  }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import MMCore
+import MMGraph
+import MMWeights
+
+/// `--input [NAME=]PATH` and `--set NODE.OPTION=VALUE` for the graph commands.
+enum GraphInputs {
+  /// One `--input`: a graph input name (nil: the next unbound input in declaration order) and a file.
+  struct Binding {
+    var name: String?
+    var path: String
+  }
+
+  static func bindings(_ values: [String]) -> [Binding] {
+    values.map { text in
+      // NAME=PATH only when the part before '=' is a plain name (paths may contain '=').
+      if let equals = text.firstIndex(of: "="),
+        text[..<equals].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" }),
+        equals != text.startIndex
+      {
+        return Binding(name: String(text[..<equals]), path: String(text[text.index(after: equals)...]))
+      }
+      return Binding(name: nil, path: text)
+    }
+  }
+
+  /// Binds each `--input` to a declared graph input: named ones by name, the rest in order.
+  static func assign(_ bindings: [Binding], to declared: [String]) throws -> [String: String] {
+    var assigned: [String: String] = [:]
+    for binding in bindings {
+      guard let name = binding.name else { continue }
+      guard declared.contains(name) else {
+        let hint = nearest(name, in: declared).map { " (did you mean '\($0)'?)" } ?? ""
+        let known =
+          declared.isEmpty ? "the graph has no inputs" : "its inputs: " + declared.joined(separator: ", ")
+        throw ValidationFailure("--input \(name)=…: the graph has no input '\(name)'\(hint); \(known)")
+      }
+      guard assigned[name] == nil else { throw UsageError("--input \(name) is given twice") }
+      assigned[name] = binding.path
+    }
+    var free = declared.filter { assigned[$0] == nil }
+    for binding in bindings where binding.name == nil {
+      guard !free.isEmpty else {
+        throw UsageError(
+          "--input \(binding.path): every graph input is already bound (\(declared.joined(separator: ", ")))")
+      }
+      assigned[free.removeFirst()] = binding.path
+    }
+    return assigned
+  }
+
+  /// Reads an input file as a value: `.npy` → tensor, `.txt` → text, `.json` → a JSON string
+  /// becomes text, anything else json. Missing or unreadable files are validation errors.
+  static func read(_ path: String, for name: String) throws -> Value {
+    guard FileManager.default.fileExists(atPath: path) else {
+      throw ValidationFailure("input '\(name)': no such file: \(path)")
+    }
+    switch URL(fileURLWithPath: path).pathExtension.lowercased() {
+    case "npy":
+      do { return .tensor(try NPY.read(contentsOf: path)) } catch {
+        throw ValidationFailure("input '\(name)': \(error)")
+      }
+    case "txt":
+      guard let data = FileManager.default.contents(atPath: path) else {
+        throw ValidationFailure("input '\(name)': cannot read \(path)")
+      }
+      guard let text = String(validating: [UInt8](data), as: UTF8.self) else {
+        throw ValidationFailure("input '\(name)': \(path) is not valid UTF-8 text")
+      }
+      return .text(text)
+    case "json":
+      guard let data = FileManager.default.contents(atPath: path) else {
+        throw ValidationFailure("input '\(name)': cannot read \(path)")
+      }
+      do {
+        let root = try JSONParser.parse([UInt8](data), file: path).root
+        if case .string(let text) = root { return .text(text) }
+        return .json(root)
+      } catch {
+        throw ValidationFailure("input '\(name)': \(error)")
+      }
+    case "wav", "flac", "mp3", "ogg", "png", "jpg", "jpeg", "bmp", "webp", "mp4", "mov", "mkv", "ply", "pcd":
+      throw ValidationFailure(
+        "input '\(name)': reading .\(URL(fileURLWithPath: path).pathExtension) files arrives with the media issue (issue 4); supported now: .npy (tensor), .txt (text), .json"
+      )
+    case let ext:
+      throw ValidationFailure(
+        "input '\(name)': unknown file type '.\(ext)' of \(path); expected .npy (tensor), .txt (text) or .json"
+      )
+    }
+  }
+
+  /// Parses `--set NODE.OPTION=VALUE` (`OPTION=VALUE` sets a graph option). VALUE is JSON when
+  /// it parses as JSON (`3`, `true`, `[1, 2]`, `"x"`), else a string.
+  static func overrides(_ values: [String]) throws(UsageError) -> [OptionOverride] {
+    var result: [OptionOverride] = []
+    for text in values {
+      guard let equals = text.firstIndex(of: "="), equals != text.startIndex else {
+        throw UsageError("--set expects NODE.OPTION=VALUE, found '\(text)'")
+      }
+      let key = text[..<equals]
+      let valueText = String(text[text.index(after: equals)...])
+      let node: String
+      let option: String
+      if let dot = key.lastIndex(of: ".") {
+        node = String(key[..<dot])
+        option = String(key[key.index(after: dot)...])
+        guard !node.isEmpty, !option.isEmpty else {
+          throw UsageError("--set expects NODE.OPTION=VALUE, found '\(text)'")
+        }
+      } else {
+        (node, option) = ("", String(key))
+      }
+      let value = (try? JSONParser.parse(valueText, file: "--set"))?.root ?? .string(valueText)
+      result.append((node: node, option: option, value: value))
+    }
+    return result
+  }
+}
