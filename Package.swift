@@ -29,6 +29,7 @@ let package = Package(
     .library(name: "MMCore", targets: ["MMCore"]),
     .library(name: "MMKernels", targets: ["MMKernels"]),
     .library(name: "MMWeights", targets: ["MMWeights"]),
+    .library(name: "MMMediaIO", targets: ["MMMediaIO"]),
     .library(name: "MMGraph", targets: ["MMGraph"]),
     .library(name: "MMRuntime", targets: ["MMRuntime"]),
   ],
@@ -37,6 +38,7 @@ let package = Package(
     .target(name: "MMCore", swiftSettings: kernelFlags),
     .target(name: "MMKernels", dependencies: ["MMCore"], swiftSettings: kernelFlags),
     .target(name: "MMWeights", dependencies: ["MMCore"], swiftSettings: kernelFlags),
+    .target(name: "MMMediaIO", dependencies: ["MMCore"]),
     .target(name: "MMGraph", dependencies: ["MMCore"]),
     .target(name: "MMRuntime", dependencies: ["MMCore", "MMGraph"]),
 
@@ -51,7 +53,9 @@ let package = Package(
     // MMGraph's symbols from the executable, so both sides share one copy of every type.
     .executableTarget(
       name: "mmgraph",
-      dependencies: ["MMCore", "MMKernels", "MMWeights", "MMGraph", "MMRuntime", "MMBuiltins"],
+      dependencies: [
+        "MMCore", "MMKernels", "MMWeights", "MMMediaIO", "MMGraph", "MMRuntime", "MMBuiltins",
+      ],
       swiftSettings: kernelFlags,
       linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"], .when(platforms: [.linux]))]),
 
@@ -64,6 +68,7 @@ let package = Package(
       swiftSettings: kernelFlags),
     .testTarget(
       name: "MMWeightsTests", dependencies: ["MMCore", "MMWeights", "MMTestSupport"]),
+    .testTarget(name: "MMMediaIOTests", dependencies: ["MMMediaIO", "MMCore"]),
     .testTarget(
       name: "MMGraphTests", dependencies: ["MMGraph", "MMCore", "MMTestSupport"],
       exclude: ["Fixtures"]),

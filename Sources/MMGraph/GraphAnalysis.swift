@@ -104,7 +104,11 @@ extension GraphExpansion {
     }
 
     let needed = neededNodes(sources: sources)
-    for (index, node) in nodes.enumerated() where !needed.contains(index) {
+    // A node with errors of its own (an unknown type, say) cannot be judged unused: its ports may
+    // be what failed to resolve.
+    let nodesWithErrors = Set(diagnostics.filter { $0.severity == .error }.compactMap(\.node))
+    for (index, node) in nodes.enumerated()
+    where !needed.contains(index) && !nodesWithErrors.contains(node.name) {
       report(
         Diagnostic(
           .warning, .unusedNode, "node '\(node.name)' is not needed by any graph output; it will not run",

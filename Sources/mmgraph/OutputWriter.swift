@@ -1,6 +1,7 @@
 import Foundation
 import MMCore
 import MMGraph
+import MMMediaIO
 import MMWeights
 import Synchronization
 
@@ -10,8 +11,8 @@ import Synchronization
 /// `TemporaryFiles.removeAll()` — removes the temporaries, so no partial file is ever left
 /// under an output's name.
 ///
-/// tensor, point cloud, embedding vectors → `.npy`; text → `.txt`; json and tokens → `.json`.
-/// Images (`.png`) and audio (`.wav`) come with the media issue: writing one is an error.
+/// tensor, point cloud, embedding vectors → `.npy`; text → `.txt`; json and tokens → `.json`;
+/// images → `.png` (8-bit); audio → `.wav` (16-bit PCM). A video handle is not an output.
 struct OutputWriter {
   let directory: String
 
@@ -43,13 +44,19 @@ struct OutputWriter {
       return (
         "json", Array((JSONValue.array(ids.map { JSONValue(Int($0)) }).encoded() + "\n").utf8), nil, nil
       )
-    case .image:
-      throw RunFailure("output '\(name)' is an image: writing .png arrives with the media issue (issue 4)")
-    case .audio:
-      throw RunFailure("output '\(name)' is audio: writing .wav arrives with the media issue (issue 4)")
-    case .video:
+    case .image(let pixels):
+      do { return ("png", try PNGEncoder.encode(pixels), pixels.dtype, pixels.shape) } catch {
+        throw RunFailure("output '\(name)': \(error)")
+      }
+    case .audio(let audio):
+      do {
+        let bytes = try WAVEncoder.encode(samples: audio.samples, sampleRate: audio.sampleRate)
+        return ("wav", bytes, audio.samples.dtype, audio.samples.shape)
+      } catch { throw RunFailure("output '\(name)': \(error)") }
+    case .video(let path):
       throw RunFailure(
-        "output '\(name)' is a video: writing video files arrives with the media issue (issue 4)")
+        "output '\(name)' is a video handle (\(path)), not data: decode its frames into a stream<image> first"
+      )
     }
   }
 

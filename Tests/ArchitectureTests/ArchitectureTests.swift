@@ -9,12 +9,13 @@ import Testing
     "MMCore": [],
     "MMKernels": ["MMCore"],
     "MMWeights": ["MMCore"],
+    "MMMediaIO": ["MMCore"],
     "MMGraph": ["MMCore"],
     "MMRuntime": ["MMCore", "MMGraph"],
     // Plugins are keyed by their folder under Plugins/; no plugin imports another.
     "Tensor": ["MMCore", "MMGraph", "MMKernels", "MMWeights"],
     "MMBuiltins": ["MMGraph", "TensorPlugin"],
-    "mmgraph": ["MMCore", "MMKernels", "MMWeights", "MMGraph", "MMRuntime", "MMBuiltins"],
+    "mmgraph": ["MMCore", "MMKernels", "MMWeights", "MMMediaIO", "MMGraph", "MMRuntime", "MMBuiltins"],
   ]
   static let toolchainModules: Set<String> = [
     "Foundation", "FoundationEssentials", "Dispatch", "Synchronization", "Glibc", "Darwin", "Musl",
