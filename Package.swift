@@ -38,7 +38,7 @@ let package = Package(
     .target(name: "MMCore", swiftSettings: kernelFlags),
     .target(name: "MMKernels", dependencies: ["MMCore"], swiftSettings: kernelFlags),
     .target(name: "MMWeights", dependencies: ["MMCore"], swiftSettings: kernelFlags),
-    .target(name: "MMMediaIO", dependencies: ["MMCore"]),
+    .target(name: "MMMediaIO", dependencies: ["MMCore", "MMKernels"], swiftSettings: kernelFlags),
     .target(name: "MMGraph", dependencies: ["MMCore"]),
     .target(name: "MMRuntime", dependencies: ["MMCore", "MMGraph"]),
 
@@ -68,7 +68,10 @@ let package = Package(
       swiftSettings: kernelFlags),
     .testTarget(
       name: "MMWeightsTests", dependencies: ["MMCore", "MMWeights", "MMTestSupport"]),
-    .testTarget(name: "MMMediaIOTests", dependencies: ["MMMediaIO", "MMCore"]),
+    .testTarget(
+      name: "MMMediaIOTests",
+      dependencies: ["MMMediaIO", "MMCore", "MMKernels", "MMWeights", "MMTestSupport"],
+      swiftSettings: kernelFlags),
     .testTarget(
       name: "MMGraphTests", dependencies: ["MMGraph", "MMCore", "MMTestSupport"],
       exclude: ["Fixtures"]),
