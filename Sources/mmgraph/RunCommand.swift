@@ -13,9 +13,9 @@ enum RunCommand {
                        [--cache-limit SIZE] [--progress json|bars|none] [--plugin PATH …]
 
     Runs GRAPH and writes each graph output into DIR: tensors as NAME.npy, text as NAME.txt,
-    structured results and tokens as NAME.json. Files appear only when the whole run succeeded
-    (each is written to a temporary file, then renamed); a failed or interrupted run leaves none.
-    (Images as .png and audio as .wav arrive with the media issue.)
+    structured results and tokens as NAME.json, images as NAME.png, audio as NAME.wav. Files
+    appear only when the whole run succeeded (each is written to a temporary file, then renamed);
+    a failed or interrupted run leaves none.
 
     OPTIONS:
       --out DIR                  the output folder (created if needed)
