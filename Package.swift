@@ -38,7 +38,10 @@ let package = Package(
     .target(name: "MMCore", swiftSettings: kernelFlags),
     .target(name: "MMKernels", dependencies: ["MMCore"], swiftSettings: kernelFlags),
     .target(name: "MMWeights", dependencies: ["MMCore"], swiftSettings: kernelFlags),
-    .target(name: "MMMediaIO", dependencies: ["MMCore", "MMKernels"], swiftSettings: kernelFlags),
+    .systemLibrary(
+      name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+    .target(
+      name: "MMMediaIO", dependencies: ["MMCore", "MMKernels", "CSndFile"], swiftSettings: kernelFlags),
     .target(name: "MMGraph", dependencies: ["MMCore"]),
     .target(name: "MMRuntime", dependencies: ["MMCore", "MMGraph"]),
 

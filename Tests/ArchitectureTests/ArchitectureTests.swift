@@ -9,7 +9,7 @@ import Testing
     "MMCore": [],
     "MMKernels": ["MMCore"],
     "MMWeights": ["MMCore"],
-    "MMMediaIO": ["MMCore", "MMKernels"],
+    "MMMediaIO": ["MMCore", "MMKernels", "CSndFile"],
     "MMGraph": ["MMCore"],
     "MMRuntime": ["MMCore", "MMGraph"],
     // Plugins are keyed by their folder under Plugins/; no plugin imports another.
