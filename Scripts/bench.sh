@@ -4,6 +4,7 @@
 #   Scripts/bench.sh [--rounds N] [--threads 1 2] [--json]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash Scripts/install-build-deps.sh
 bash Scripts/install-bench-deps.sh
 venv=.venv-bench
 if [ ! -x "$venv/bin/python" ]; then
