@@ -104,7 +104,8 @@ public enum JSONValue: Hashable, Sendable {
     }
   }
 
-  /// `s` as a JSON string literal.
+  /// `s` as a JSON string literal, escaped as serde_json and Python's `json` do: `"`, `\` and
+  /// control characters only (short forms where JSON has them); non-ASCII stays UTF-8.
   public static func quoted(_ s: String) -> String {
     var out = "\""
     for scalar in s.unicodeScalars {
@@ -114,6 +115,8 @@ public enum JSONValue: Hashable, Sendable {
       case "\n": out += "\\n"
       case "\r": out += "\\r"
       case "\t": out += "\\t"
+      case "\u{08}": out += "\\b"
+      case "\u{0C}": out += "\\f"
       case _ where scalar.value < 0x20:
         let hex = String(scalar.value, radix: 16)
         out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex

@@ -96,7 +96,7 @@ public enum Safetensors {
   ) -> [UInt8] {
     var fields: [String] = []
     if !metadata.isEmpty {
-      let pairs = metadata.keys.sorted().map { jsonQuoted($0) + ":" + jsonQuoted(metadata[$0]!) }
+      let pairs = metadata.keys.sorted().map { JSONValue.quoted($0) + ":" + JSONValue.quoted(metadata[$0]!) }
       fields.append("\"__metadata__\":{" + pairs.joined(separator: ",") + "}")
     }
     var offset = 0
@@ -104,7 +104,7 @@ public enum Safetensors {
       let end = offset + tensor.byteCount
       let shape = tensor.shape.map(String.init).joined(separator: ",")
       fields.append(
-        jsonQuoted(name) + ":{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],"
+        JSONValue.quoted(name) + ":{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],"
           + "\"data_offsets\":[\(offset),\(end)]}")
       offset = end
     }
@@ -116,26 +116,4 @@ public enum Safetensors {
     bytes.append(contentsOf: json)
     return bytes
   }
-}
-
-/// `text` as a JSON string literal, escaped as serde_json (the safetensors reference) does:
-/// `"` `\` and control characters only; non-ASCII stays as UTF-8.
-private func jsonQuoted(_ text: String) -> String {
-  var out = "\""
-  for scalar in text.unicodeScalars {
-    switch scalar {
-    case "\"": out += "\\\""
-    case "\\": out += "\\\\"
-    case "\n": out += "\\n"
-    case "\r": out += "\\r"
-    case "\t": out += "\\t"
-    case "\u{08}": out += "\\b"
-    case "\u{0C}": out += "\\f"
-    case "\u{00}"..."\u{1F}":
-      let hex = String(scalar.value, radix: 16)
-      out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-    default: out.unicodeScalars.append(scalar)
-    }
-  }
-  return out + "\""
 }
