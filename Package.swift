@@ -40,8 +40,13 @@ let package = Package(
     .target(name: "MMWeights", dependencies: ["MMCore"], swiftSettings: kernelFlags),
     .systemLibrary(
       name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
+    // libpng and libjpeg-turbo report errors by longjmp, which Swift cannot catch: a small C shim
+    // decodes into caller buffers and returns an error code and message instead.
     .target(
-      name: "MMMediaIO", dependencies: ["MMCore", "MMKernels", "CSndFile"], swiftSettings: kernelFlags),
+      name: "CImageCodecs", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+    .target(
+      name: "MMMediaIO", dependencies: ["MMCore", "MMKernels", "MMWeights", "CSndFile", "CImageCodecs"],
+      swiftSettings: kernelFlags),
     .target(name: "MMGraph", dependencies: ["MMCore"]),
     .target(name: "MMRuntime", dependencies: ["MMCore", "MMGraph"]),
 
@@ -49,7 +54,25 @@ let package = Package(
     .target(
       name: "TensorPlugin", dependencies: ["MMCore", "MMGraph", "MMKernels", "MMWeights"],
       path: "Plugins/Tensor", swiftSettings: kernelFlags),
-    .target(name: "MMBuiltins", dependencies: ["MMGraph", "TensorPlugin"]),
+    .target(
+      name: "AudioPlugin", dependencies: ["MMCore", "MMGraph", "MMMediaIO"], path: "Plugins/Audio",
+      swiftSettings: kernelFlags),
+    .target(name: "TextPlugin", dependencies: ["MMCore", "MMGraph", "MMMediaIO"], path: "Plugins/Text"),
+    .target(
+      name: "PointCloudPlugin", dependencies: ["MMCore", "MMGraph", "MMMediaIO"], path: "Plugins/PointCloud",
+      swiftSettings: kernelFlags),
+    .target(
+      name: "VisionPlugin", dependencies: ["MMCore", "MMGraph", "MMMediaIO"], path: "Plugins/Vision",
+      swiftSettings: kernelFlags),
+    .target(
+      name: "VideoPlugin", dependencies: ["MMCore", "MMGraph", "MMMediaIO"], path: "Plugins/Video",
+      swiftSettings: kernelFlags),
+    .target(
+      name: "MMBuiltins",
+      dependencies: [
+        "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
+        "PointCloudPlugin",
+      ]),
 
     // MARK: The CLI
     // `--export-dynamic`: out-of-tree plugins (shared libraries loaded with --plugin) resolve
@@ -84,7 +107,12 @@ let package = Package(
     .testTarget(
       name: "CLITests", dependencies: ["mmgraph", "MMCore", "MMWeights", "MMRuntime", "MMGraph"]),
     .testTarget(
-      name: "PluginTests", dependencies: ["TensorPlugin", "MMGraph", "MMCore", "MMTestSupport"]),
+      name: "PluginTests",
+      dependencies: [
+        "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin", "PointCloudPlugin",
+        "MMGraph",
+        "MMCore", "MMTestSupport",
+      ]),
     .testTarget(
       name: "ArchitectureTests", dependencies: [], path: "Tests/ArchitectureTests"),
   ]

@@ -57,7 +57,7 @@ let streamSumDescriptor = NodeDescriptor(
   doc:
     "Adds up every tensor of a stream (same shapes); emits the sum and the packet count when the stream ends.",
   example: exampleNode("tensor.stream_sum", inputs: [("in", "ticks.out")]),
-  inputs: [PortSpec("in", .stream(TensorTypes.anyTensor), doc: "tensors of one shape")],
+  inputs: [PortSpec("in", .stream(.any), doc: "tensors (or images) of one shape")],
   outputs: [
     PortSpec("sum", TensorTypes.f32Tensor, doc: "the elementwise sum"),
     PortSpec("count", .tensor(dtype: .i64, shape: []), doc: "the number of packets"),
@@ -67,6 +67,9 @@ let streamSumDescriptor = NodeDescriptor(
       if let found = inputs["in"], found != .any {
         throw TypeRuleError(port: "in", expected: "stream<tensor>", found: "\(found)")
       }
+      return ["sum": TensorTypes.f32Tensor, "count": .tensor(dtype: .i64, shape: [])]
+    }
+    if element == .image {  // images are [height, width, channels] tensors
       return ["sum": TensorTypes.f32Tensor, "count": .tensor(dtype: .i64, shape: [])]
     }
     let x = try TensorTypes.parts(["in": element], "in")
@@ -80,7 +83,8 @@ final class StreamSum: Node {
   var packets: Int64 = 0
 
   func process(_ context: NodeContext) throws -> ProcessResult {
-    let x = try context.tensor("in")
+    var x = try context.tensor("in")
+    if case .image? = context.input("in") { x = x.converted(to: .f32) }  // u8/u16 pixels
     if let sum = total {
       guard sum.shape == x.shape else {
         throw TensorNodeError(

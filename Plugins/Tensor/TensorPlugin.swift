@@ -1,5 +1,6 @@
 import MMCore
 import MMGraph
+import MMWeights
 
 /// General-purpose tensor nodes (`tensor.*`): load and save `.npy`, broadcasting arithmetic,
 /// matmul, concat, reductions, activations, and a small stream source and aggregate for tests and
@@ -16,66 +17,18 @@ public enum TensorPlugin: NodePlugin {
 
   public static func register(into registry: inout NodeRegistry) throws(RegistryError) {
     for descriptor in descriptors { try registry.register(descriptor, from: name) }
+    try registry.register(reader: npyReader, from: name)
   }
+
+  /// `--input x.npy`: a NumPy array as a tensor, in its stored dtype and shape.
+  static let npyReader = FileReader(
+    name: "tensor", extensions: ["npy"], type: TensorTypes.anyTensor,
+    doc: "a NumPy .npy array (any dtype, byte order or Fortran order)",
+    read: { path in .tensor(try NPY.read(contentsOf: path)) })
 }
 
-/// A node whose one `process` call computes its outputs from its batch inputs.
-final class FunctionNode: Node {
-  let body: (NodeContext) throws -> Void
-  init(_ body: @escaping (NodeContext) throws -> Void) { self.body = body }
-  func process(_ context: NodeContext) throws -> ProcessResult {
-    try body(context)
-    return .done
-  }
-}
-
-/// A node failed on its input: names the node, what was expected and what was found.
-struct TensorNodeError: Error, CustomStringConvertible {
-  let description: String
-  init(_ message: String) { description = message }
-}
-
-extension NodeContext {
-  /// The tensor on input `port` (also accepts image and point-cloud tensors).
-  func tensor(_ port: String) throws -> Tensor {
-    switch input(port) {
-    case .tensor(let t)?, .image(let t)?, .pointCloud(let t)?: return t
-    case nil: throw TensorNodeError("\(nodeName): input '\(port)' is not connected")
-    case let other?:
-      throw TensorNodeError("\(nodeName): input '\(port)' expected a tensor, found \(other.kindName)")
-    }
-  }
-}
-
-extension Value {
-  /// `tensor`, `text`, … for messages.
-  var kindName: String {
-    switch self {
-    case .tensor: return "tensor"
-    case .audio: return "audio"
-    case .image: return "image"
-    case .video: return "video"
-    case .pointCloud: return "point cloud"
-    case .text: return "text"
-    case .tokens: return "tokens"
-    case .embedding: return "embedding"
-    case .json: return "json"
-    }
-  }
-}
-
-/// The example graph node shown in `mmgraph nodes`: `{"type": …, "inputs": {…}, "options": {…}}`.
-func exampleNode(_ type: String, inputs: [(String, String)] = [], options: [(String, String)] = []) -> String
-{
-  var parts = ["\"type\": \"\(type)\""]
-  if !inputs.isEmpty {
-    parts.append("\"inputs\": {" + inputs.map { "\"\($0.0)\": \"\($0.1)\"" }.joined(separator: ", ") + "}")
-  }
-  if !options.isEmpty {
-    parts.append("\"options\": {" + options.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}")
-  }
-  return "{" + parts.joined(separator: ", ") + "}"
-}
+/// Tensor nodes report failures as the plugin API's `NodeFailure`.
+typealias TensorNodeError = NodeFailure
 
 /// Estimated floating-point operations of one node from its port types (nil: unknown), for
 /// `mmgraph plan`. Keyed by node type.

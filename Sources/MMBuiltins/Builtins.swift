@@ -1,5 +1,10 @@
+import AudioPlugin
 import MMGraph
+import PointCloudPlugin
 import TensorPlugin
+import TextPlugin
+import VideoPlugin
+import VisionPlugin
 
 /// The one list of built-in plugins. A new modality is a folder under `Plugins/` (a target with
 /// an explicit `path:`) plus one line here; nothing else in the graph core, scheduler or CLI
@@ -7,7 +12,8 @@ import TensorPlugin
 public enum Builtins {
   public static var plugins: [any NodePlugin.Type] {
     [
-      TensorPlugin.self
+      TensorPlugin.self, TextPlugin.self, AudioPlugin.self, VisionPlugin.self, VideoPlugin.self,
+      PointCloudPlugin.self,
     ]
   }
 

@@ -19,6 +19,9 @@ public struct NodeRegistry: Sendable {
   /// Which plugin registered each node type.
   public private(set) var origins: [String: String] = [:]
 
+  /// File readers by extension, with the plugin that registered each (`FileReader.swift`).
+  var readers: [String: [(reader: FileReader, plugin: String)]] = [:]
+
   public subscript(type: String) -> NodeDescriptor? { descriptors[type] }
 
   public var typeNames: [String] { descriptors.keys.sorted() }

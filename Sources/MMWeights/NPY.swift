@@ -148,6 +148,12 @@ public enum NPY {
     else {
       throw fail(.shape, "shape \(shapeText(shape)) of \(descr) overflows the byte count")
     }
+    // A zero extent makes the count 0, but the tensor's strides (products of the other extents)
+    // must still fit in 64 bits.
+    guard checkedElementCount(shape.map { max($0, 1) }) != nil else {
+      throw fail(
+        .shape, "shape \(shapeText(shape)) of \(descr): the product of its nonzero extents overflows 64 bits")
+    }
     let dataOffset = headerStart + headerLength
     let available = bytes.count - dataOffset
     guard available >= byteCount else {

@@ -209,6 +209,11 @@ private func parseEntry(_ member: JSONMember, dataSize: Int, fail: Fail) throws(
   else {
     throw fail(.shape, name, "shape \(shapeText(shape)) of \(dtype.rawValue) overflows the byte count")
   }
+  // A zero extent makes the count 0, but the view's strides must still fit in 64 bits.
+  guard checkedElementCount(shape.map { max($0, 1) }) != nil else {
+    throw fail(
+      .shape, name, "shape \(shapeText(shape)): the product of its nonzero extents overflows 64 bits")
+  }
   guard case .array(let offsets)? = member.value["data_offsets"] else {
     throw fail(.header, name, "missing array field 'data_offsets'")
   }

@@ -68,7 +68,10 @@ enum CommandSupport {
     let bindings = GraphInputs.bindings(args.all("input"))
     if let graph = result.graph, !bindings.isEmpty {
       let assigned = try GraphInputs.assign(bindings, to: graph.inputs.map(\.name))
-      for (name, file) in assigned { inputs[name] = try GraphInputs.read(file, for: name) }
+      for (name, file) in assigned {
+        let declared = graph.inputs.first { $0.name == name }?.type ?? .any
+        inputs[name] = try GraphInputs.read(file, for: name, declared: declared, registry: registry)
+      }
       result = loader.load(file: path, overrides: overrides, inputTypes: inputs.mapValues(\.portType))
     }
     guard let graph = result.graph, result.errors.isEmpty else {

@@ -49,44 +49,31 @@ enum GraphInputs {
     return assigned
   }
 
-  /// Reads an input file as a value: `.npy` → tensor, `.txt` → text, `.json` → a JSON string
-  /// becomes text, anything else json. Missing or unreadable files are validation errors.
-  static func read(_ path: String, for name: String) throws -> Value {
-    guard FileManager.default.fileExists(atPath: path) else {
+  /// Reads an input file as a value with the plugin reader registered for its extension — the
+  /// one whose value type fits the graph input's declared type when several claim it (`.npy` as
+  /// a tensor or a point cloud). Missing, unreadable or malformed files are validation errors
+  /// (exit 2) naming the input and the file.
+  static func read(_ path: String, for name: String, declared: PortType, registry: NodeRegistry) throws
+    -> Value
+  {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
       throw ValidationFailure("input '\(name)': no such file: \(path)")
     }
-    switch URL(fileURLWithPath: path).pathExtension.lowercased() {
-    case "npy":
-      do { return .tensor(try NPY.read(contentsOf: path)) } catch {
-        throw ValidationFailure("input '\(name)': \(error)")
+    guard !isDirectory.boolValue else {
+      throw ValidationFailure("input '\(name)': \(path) is a folder, expected a file")
+    }
+    guard let reader = registry.reader(forPath: path, declared: declared) else {
+      let ext = URL(fileURLWithPath: path).pathExtension
+      let known = registry.fileReaders.map {
+        "\($0.reader.name) (" + $0.reader.extensions.map { "." + $0 }.joined(separator: ", ") + ")"
       }
-    case "txt":
-      guard let data = FileManager.default.contents(atPath: path) else {
-        throw ValidationFailure("input '\(name)': cannot read \(path)")
-      }
-      guard let text = String(validating: [UInt8](data), as: UTF8.self) else {
-        throw ValidationFailure("input '\(name)': \(path) is not valid UTF-8 text")
-      }
-      return .text(text)
-    case "json":
-      guard let data = FileManager.default.contents(atPath: path) else {
-        throw ValidationFailure("input '\(name)': cannot read \(path)")
-      }
-      do {
-        let root = try JSONParser.parse([UInt8](data), file: path).root
-        if case .string(let text) = root { return .text(text) }
-        return .json(root)
-      } catch {
-        throw ValidationFailure("input '\(name)': \(error)")
-      }
-    case "wav", "flac", "mp3", "ogg", "png", "jpg", "jpeg", "bmp", "webp", "mp4", "mov", "mkv", "ply", "pcd":
       throw ValidationFailure(
-        "input '\(name)': reading .\(URL(fileURLWithPath: path).pathExtension) files arrives with the media issue (issue 4); supported now: .npy (tensor), .txt (text), .json"
-      )
-    case let ext:
-      throw ValidationFailure(
-        "input '\(name)': unknown file type '.\(ext)' of \(path); expected .npy (tensor), .txt (text) or .json"
-      )
+        "input '\(name)': \(ext.isEmpty ? "\(path) has no file extension" : "unknown file type '.\(ext)' of \(path)"); mmgraph reads "
+          + known.joined(separator: "; "))
+    }
+    do { return try reader.read(path) } catch {
+      throw ValidationFailure("input '\(name)': \(error)")
     }
   }
 

@@ -35,13 +35,31 @@ enum NodesCommand {
       }
       names = names.filter { name in args.positionals.contains { name == $0 || name.hasPrefix($0) } }
     }
+    let readers = args.positionals.isEmpty ? registry.fileReaders : []
     if args.flag("json") {
       let nodes = names.map { catalogEntry(registry[$0]!, plugin: registry.origins[$0] ?? "") }
-      print(JSONValue.object([JSONMember("nodes", .array(nodes))]).encoded(pretty: true))
+      let files = readers.map { entry -> JSONValue in
+        .object([
+          JSONMember("name", .string(entry.reader.name)), JSONMember("plugin", .string(entry.plugin)),
+          JSONMember("extensions", .array(entry.reader.extensions.map { .string($0) })),
+          JSONMember("type", .string(entry.reader.type.description)),
+          JSONMember("doc", .string(entry.reader.doc)),
+        ])
+      }
+      print(
+        JSONValue.object([JSONMember("nodes", .array(nodes)), JSONMember("file_types", .array(files))])
+          .encoded(pretty: true))
     } else {
       print(
         names.map { text(registry[$0]!, plugin: registry.origins[$0] ?? "") }.joined(separator: "\n"),
         terminator: "")
+      if !readers.isEmpty {
+        print("\nfile types read by --input (the graph input's declared type picks among shared extensions):")
+        for (reader, plugin) in readers {
+          let extensions = reader.extensions.map { "." + $0 }.joined(separator: " ")
+          print("  \(reader.type)  \(extensions)  [plugin \(plugin)] — \(reader.doc)")
+        }
+      }
     }
   }
 

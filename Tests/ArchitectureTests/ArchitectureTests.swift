@@ -9,12 +9,20 @@ import Testing
     "MMCore": [],
     "MMKernels": ["MMCore"],
     "MMWeights": ["MMCore"],
-    "MMMediaIO": ["MMCore", "MMKernels", "CSndFile"],
+    "MMMediaIO": ["MMCore", "MMKernels", "MMWeights", "CSndFile", "CImageCodecs"],
     "MMGraph": ["MMCore"],
     "MMRuntime": ["MMCore", "MMGraph"],
     // Plugins are keyed by their folder under Plugins/; no plugin imports another.
     "Tensor": ["MMCore", "MMGraph", "MMKernels", "MMWeights"],
-    "MMBuiltins": ["MMGraph", "TensorPlugin"],
+    "Audio": ["MMCore", "MMGraph", "MMMediaIO"],
+    "PointCloud": ["MMCore", "MMGraph", "MMMediaIO"],
+    "Text": ["MMCore", "MMGraph", "MMMediaIO"],
+    "Video": ["MMCore", "MMGraph", "MMMediaIO"],
+    "Vision": ["MMCore", "MMGraph", "MMMediaIO"],
+    "MMBuiltins": [
+      "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
+      "PointCloudPlugin",
+    ],
     "mmgraph": ["MMCore", "MMKernels", "MMWeights", "MMMediaIO", "MMGraph", "MMRuntime", "MMBuiltins"],
   ]
   static let toolchainModules: Set<String> = [

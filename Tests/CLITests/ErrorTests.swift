@@ -59,7 +59,14 @@ import Testing
     let wav = CLI.temporaryFolder("wav") + "/clip.wav"
     _ = FileManager.default.createFile(atPath: wav, contents: Data([0]))
     let audio = try CLI.run(["run"] + Self.arithmetic + ["--input", "b=\(wav)", "--out", out])
-    #expect(audio.code == 2 && audio.stderr.contains("media issue"), "\(audio.stderr)")
+    #expect(
+      audio.code == 2 && audio.stderr.contains("input 'b'") && audio.stderr.contains(wav), "\(audio.stderr)")
+    let unknown = CLI.temporaryFolder("unknown") + "/data.xyzzy"
+    _ = FileManager.default.createFile(atPath: unknown, contents: Data([0]))
+    let unknownType = try CLI.run(["run"] + Self.arithmetic + ["--input", "b=\(unknown)", "--out", out])
+    #expect(
+      unknownType.code == 2 && unknownType.stderr.contains("unknown file type '.xyzzy'")
+        && unknownType.stderr.contains(".wav"), "\(unknownType.stderr)")
     let unknownName = try CLI.run(
       ["run"] + Self.arithmetic + ["--input", "c=Tests/Fixtures/b.npy", "--out", out])
     #expect(unknownName.code == 2 && unknownName.stderr.contains("no input 'c'"), "\(unknownName.stderr)")

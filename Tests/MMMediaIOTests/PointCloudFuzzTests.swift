@@ -8,7 +8,7 @@ import Testing
 struct PointCloudFuzzTests {
   @Test(arguments: [
     ("cloud_le.ply", PointCloudFormat.ply), ("cloud_be.ply", .ply), ("cloud_ascii.ply", .ply),
-    ("cloud_binary.pcd", .pcd), ("cloud_ascii.pcd", .pcd), ("cloud.xyz", .xyz),
+    ("cloud_binary.pcd", .pcd), ("cloud_ascii.pcd", .pcd), ("cloud.xyz", .xyz), ("cloud.npy", .npy),
   ])
   func truncationsAndMutations(name: String, format: PointCloudFormat) throws {
     let original = try PointCloudFiles.bytes(name)

@@ -30,36 +30,44 @@ final class DoublePowerSpectrum {
   func callAsFunction(_ x: [Double], into power: inout [Double]) {
     let n = count
     if isPowerOfTwo {
-      // Bit-reversed copy, then butterflies.
+      // Bit-reversed copy, then butterflies (on raw buffers: no exclusivity checks in the loop).
       var bits = 0
       while 1 << bits < n { bits += 1 }
-      for i in 0..<n {
-        var r = 0, v = i
-        for _ in 0..<bits {
-          r = r << 1 | v & 1
-          v >>= 1
-        }
-        re[r] = x[i]
-        im[r] = 0
-      }
-      var size = 2
-      while size <= n {
-        let half = size / 2, step = n / size
-        for start in stride(from: 0, to: n, by: size) {
-          for k in 0..<half {
-            let wr = cosTable[k * step], wi = -sinTable[k * step]
-            let a = start + k, b = a + half
-            let tr = re[b] * wr - im[b] * wi
-            let ti = re[b] * wi + im[b] * wr
-            re[b] = re[a] - tr
-            im[b] = im[a] - ti
-            re[a] += tr
-            im[a] += ti
+      re.withUnsafeMutableBufferPointer { re in
+        im.withUnsafeMutableBufferPointer { im in
+          cosTable.withUnsafeBufferPointer { cosTable in
+            sinTable.withUnsafeBufferPointer { sinTable in
+              for i in 0..<n {
+                var r = 0, v = i
+                for _ in 0..<bits {
+                  r = r << 1 | v & 1
+                  v >>= 1
+                }
+                re[r] = x[i]
+                im[r] = 0
+              }
+              var size = 2
+              while size <= n {
+                let half = size / 2, step = n / size
+                for start in stride(from: 0, to: n, by: size) {
+                  for k in 0..<half {
+                    let wr = cosTable[k * step], wi = -sinTable[k * step]
+                    let a = start + k, b = a + half
+                    let tr = re[b] * wr - im[b] * wi
+                    let ti = re[b] * wi + im[b] * wr
+                    re[b] = re[a] - tr
+                    im[b] = im[a] - ti
+                    re[a] += tr
+                    im[a] += ti
+                  }
+                }
+                size <<= 1
+              }
+              for k in 0...(n / 2) { power[k] = re[k] * re[k] + im[k] * im[k] }
+            }
           }
         }
-        size <<= 1
       }
-      for k in 0...(n / 2) { power[k] = re[k] * re[k] + im[k] * im[k] }
     } else {
       for k in 0...(n / 2) {
         var sr = 0.0, si = 0.0

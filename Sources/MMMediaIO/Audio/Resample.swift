@@ -35,19 +35,45 @@ public func resample(
   let blocks = n / orig + 1
   let target = Int((Double(new) * Double(n) / Double(orig)).rounded(.up))
   var out = [Float](repeating: 0, count: min(target, blocks * new))
-  samples.withUnsafeBufferPointer { x in
-    for b in 0..<blocks {
-      let base = b * orig - width  // index into samples of tap 0
-      let lo = max(0, -base), hi = min(taps, n - base)
-      for j in 0..<new {
-        let index = b * new + j
-        if index >= out.count { break }
-        var acc = 0.0
-        if lo < hi {
-          let k = kernel[j * taps..<(j + 1) * taps]
-          for t in lo..<hi { acc += Double(k[k.startIndex + t]) * Double(x[base + t]) }
+  // Widened once (exact conversions), so the loop is plain Double multiply-adds in tap order.
+  // Four phases run side by side (independent sums, each in tap order: the same bits as one at
+  // a time, without waiting on one long chain of dependent adds).
+  let wideKernel = kernel.map(Double.init)
+  let wide = samples.map(Double.init)
+  wide.withUnsafeBufferPointer { x in
+    wideKernel.withUnsafeBufferPointer { kernel in
+      out.withUnsafeMutableBufferPointer { out in
+        for b in 0..<blocks {
+          let base = b * orig - width  // index into samples of tap 0
+          let lo = max(0, -base), hi = min(taps, n - base)
+          let phases = min(new, out.count - b * new)
+          var j = 0
+          while j < phases {
+            let k = kernel.baseAddress! + j * taps
+            if j + 4 <= phases {
+              var (a0, a1, a2, a3) = (0.0, 0.0, 0.0, 0.0)
+              if lo < hi {
+                for t in lo..<hi {
+                  let v = x[base + t]
+                  a0 += k[t] * v
+                  a1 += k[taps + t] * v
+                  a2 += k[2 * taps + t] * v
+                  a3 += k[3 * taps + t] * v
+                }
+              }
+              let index = b * new + j
+              (out[index], out[index + 1], out[index + 2], out[index + 3]) = (
+                Float(a0), Float(a1), Float(a2), Float(a3)
+              )
+              j += 4
+            } else {
+              var acc = 0.0
+              if lo < hi { for t in lo..<hi { acc += k[t] * x[base + t] } }
+              out[b * new + j] = Float(acc)
+              j += 1
+            }
+          }
         }
-        out[index] = Float(acc)
       }
     }
   }

@@ -1,5 +1,6 @@
 import Foundation
 import MMCore
+import MMWeights
 
 /// A point cloud file could not be read. The description names the file and the problem,
 /// e.g. `cloud.ply: vertex 1042: coordinate y is NaN`.
@@ -31,14 +32,15 @@ public struct PointCloudError: Error, CustomStringConvertible, Equatable, Sendab
 
 /// The formats `PointCloud.read(contentsOf:)` recognises by extension.
 public enum PointCloudFormat: String, Sendable, CaseIterable {
-  case ply, pcd, xyz
+  case ply, pcd, xyz, npy
 
-  /// `.ply`, `.pcd`, `.xyz`/`.txt`/`.csv`/`.pts`; nil for anything else.
+  /// `.ply`, `.pcd`, `.xyz`/`.txt`/`.csv`/`.pts`, `.npy`; nil for anything else.
   public init?(pathExtension: String) {
     switch pathExtension.lowercased() {
     case "ply": self = .ply
     case "pcd": self = .pcd
     case "xyz", "txt", "csv", "pts": self = .xyz
+    case "npy": self = .npy
     default: return nil
     }
   }
@@ -95,14 +97,14 @@ public struct PointCloud: Sendable {
     try self.init(values: tensor.floats(), columns: names, file: file, item: "row")
   }
 
-  /// Reads a PLY, PCD or XYZ/TXT file, chosen by extension.
+  /// Reads a PLY, PCD, XYZ/TXT or NPY file, chosen by extension.
   public static func read(contentsOf path: String) throws(PointCloudError) -> PointCloud {
     let url = URL(fileURLWithPath: path)
     let name = url.lastPathComponent
     guard let format = PointCloudFormat(pathExtension: url.pathExtension) else {
       throw PointCloudError(
         .unsupported, file: name,
-        "unknown point cloud extension '.\(url.pathExtension)' (expected .ply, .pcd, .xyz, .txt)")
+        "unknown point cloud extension '.\(url.pathExtension)' (expected .ply, .pcd, .xyz, .txt, .npy)")
     }
     let data: Data
     do { data = try Data(contentsOf: url) } catch {
@@ -119,7 +121,35 @@ public struct PointCloud: Sendable {
     case .ply: return try PLYReader.decode(bytes, file: file)
     case .pcd: return try PCDReader.decode(bytes, file: file)
     case .xyz: return try XYZReader.decode(bytes, file: file)
+    case .npy: return try decodeNPY(bytes, file: file)
     }
+  }
+
+  /// A `.npy` array `[points, 3 + features]` of float16/32/64 or integers (MMWeights' reader:
+  /// header validated, big-endian and Fortran order handled); columns `x y z f0 f1 …`.
+  static func decodeNPY(_ bytes: [UInt8], file: String) throws(PointCloudError) -> PointCloud {
+    let result = bytes.withUnsafeBytes { buffer in
+      Result { () throws(WeightFileError) -> Tensor in try NPY.decode(buffer, path: file) }
+    }
+    let tensor: Tensor
+    switch result {
+    case .success(let value): tensor = value
+    case .failure(let error):
+      let kind: PointCloudError.Kind
+      switch error.kind {
+      case .io: kind = .io
+      case .truncated: kind = .truncated
+      case .dtype, .unsupported: kind = .unsupported
+      default: kind = .header
+      }
+      throw PointCloudError(kind, file: file, error.problem)
+    }
+    guard tensor.dtype != .bool else {
+      throw PointCloudError(
+        .unsupported, file: file,
+        "dtype bool cannot hold coordinates; expected float16, float32, float64 or an integer type")
+    }
+    return try PointCloud(tensor: tensor, file: file)
   }
 }
 
