@@ -114,7 +114,8 @@ public func openWeightStore(path: String) throws(WeightFileError) -> any WeightS
   }
   if path.hasSuffix(".json") { return try ShardedSafetensors(indexPath: path) }
   if path.hasSuffix(".safetensors") { return try SafetensorsFile(path: path) }
+  if path.hasSuffix(".gguf") { return try GGUFFile(path: path) }
   throw WeightFileError(
     path: path, kind: .unsupported,
-    problem: "expected a .safetensors file, a .index.json shard index or a directory")
+    problem: "expected a .safetensors file, a .index.json shard index, a .gguf file or a directory")
 }

@@ -5,7 +5,7 @@ import MMKernels
 /// `mmgraph bench KERNEL …`: times one kernel on random data and prints GFLOP/s.
 enum BenchCommand {
   static let help = """
-    USAGE: mmgraph bench <gemm|gemv|attention|conv2d|scheduler> [options]
+    USAGE: mmgraph bench <gemm|gemv|quant|attention|conv2d|scheduler> [options]
 
     Times a kernel on seeded random data (warm-up, then repeats for at least --min-time seconds)
     and reports the best and median times. GFLOP/s are computed from the best time.
@@ -14,6 +14,11 @@ enum BenchCommand {
       --m M --k K --n N     C[M×N] = A[M×K]·B[K×N] (gemv: M is 1)
       --dtype f32|f16|bf16  dtype of B (default f32)
       --trans-b             B stored as [N×K] (a Linear weight)
+    OPTIONS (quant):
+      --m M --k K --n N     Y[M×N] = X[M×K]·Wᵀ, W [N×K] quantized (default M 1: the GEMV)
+      --format F            q4_0 (default), q4_1, q8_0, q4_k, q5_k, q6_k, q8_k, f16, bf16, f32
+      --strategy S          automatic (default); gemv (one per row of X), rows (W rows
+                            dequantized once), panels (W panels for the GEMM micro-kernel)
     OPTIONS (attention):
       --heads H --kv-heads G --seq L --head-dim D [--causal]
     OPTIONS (conv2d):
@@ -38,7 +43,8 @@ enum BenchCommand {
       Array(arguments.dropFirst()),
       valueOptions: [
         "m", "k", "n", "dtype", "threads", "min-time", "heads", "kv-heads", "seq", "head-dim",
-        "batch", "cin", "cout", "size", "kernel", "stride", "padding", "nodes", "depth",
+        "batch", "cin", "cout", "size", "kernel", "stride", "padding", "nodes", "depth", "format",
+        "strategy",
       ],
       flagOptions: ["json", "trans-b", "causal"])
     if let threads = try args.int("threads") { ThreadPool.configureShared(threads: threads) }
@@ -54,13 +60,15 @@ enum BenchCommand {
     switch kernel {
     case "gemm", "gemv":
       result = try benchGEMM(args, forceGEMV: kernel == "gemv", minTime: minTime)
+    case "quant":
+      result = try benchQuant(args, minTime: minTime)
     case "attention":
       result = try benchAttention(args, minTime: minTime)
     case "conv2d":
       result = try benchConv2d(args, minTime: minTime)
     default:
       throw UsageError(
-        "unknown kernel '\(kernel)': expected gemm, gemv, attention, conv2d or scheduler")
+        "unknown kernel '\(kernel)': expected gemm, gemv, quant, attention, conv2d or scheduler")
     }
     result.fields["threads"] = .int(ThreadPool.shared.threadCount)
     print(args.flag("json") ? result.json : result.text)
