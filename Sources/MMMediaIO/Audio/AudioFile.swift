@@ -78,15 +78,20 @@ public enum AudioFile {
 
     let frames = Int(declared)
     let width = Int(channels)
-    var interleaved = [Float](repeating: 0, count: frames * width)
+    // Grow with the data actually decoded, so a compressed file whose header lies about its
+    // length cannot make us allocate gigabytes up front.
+    var interleaved: [Float] = []
+    interleaved.reserveCapacity(min(frames, 1 << 22) * width)
+    var chunkBuffer = [Float](repeating: 0, count: (1 << 16) * width)
     var got = 0
-    interleaved.withUnsafeMutableBufferPointer { buffer in
-      while got < frames {
-        let chunk = min(frames - got, 1 << 16)
-        let n = sf_readf_float(handle, buffer.baseAddress! + got * width, sf_count_t(chunk))
-        if n <= 0 { break }
-        got += Int(n)
+    while got < frames {
+      let chunk = min(frames - got, 1 << 16)
+      let n = chunkBuffer.withUnsafeMutableBufferPointer {
+        Int(sf_readf_float(handle, $0.baseAddress!, sf_count_t(chunk)))
       }
+      if n <= 0 { break }
+      interleaved.append(contentsOf: chunkBuffer[0..<(n * width)])
+      got += n
     }
     if got < frames {
       let reason = String(cString: sf_strerror(handle))
