@@ -32,6 +32,7 @@ let package = Package(
     .library(name: "MMMediaIO", targets: ["MMMediaIO"]),
     .library(name: "MMGraph", targets: ["MMGraph"]),
     .library(name: "MMRuntime", targets: ["MMRuntime"]),
+    .library(name: "MMLLM", targets: ["MMLLM"]),
   ],
   targets: [
     // MARK: Libraries (one-way: MMCore ← MMKernels ← MMWeights)
@@ -49,6 +50,7 @@ let package = Package(
       swiftSettings: kernelFlags),
     .target(name: "MMGraph", dependencies: ["MMCore"]),
     .target(name: "MMRuntime", dependencies: ["MMCore", "MMGraph"]),
+    .target(name: "MMLLM", dependencies: ["MMCore", "MMKernels", "MMWeights"], swiftSettings: kernelFlags),
 
     // MARK: Plugins (in-tree; one folder each under Plugins/, listed once in MMBuiltins)
     .target(
@@ -113,6 +115,9 @@ let package = Package(
         "MMGraph",
         "MMCore", "MMTestSupport",
       ]),
+    .testTarget(
+      name: "MMLLMTests", dependencies: ["MMLLM", "MMCore", "MMKernels", "MMWeights", "MMTestSupport"],
+      swiftSettings: kernelFlags),
     .testTarget(
       name: "ArchitectureTests", dependencies: [], path: "Tests/ArchitectureTests"),
   ]

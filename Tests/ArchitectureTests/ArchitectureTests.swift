@@ -12,6 +12,7 @@ import Testing
     "MMMediaIO": ["MMCore", "MMKernels", "MMWeights", "CSndFile", "CImageCodecs"],
     "MMGraph": ["MMCore"],
     "MMRuntime": ["MMCore", "MMGraph"],
+    "MMLLM": ["MMCore", "MMKernels", "MMWeights"],
     // Plugins are keyed by their folder under Plugins/; no plugin imports another.
     "Tensor": ["MMCore", "MMGraph", "MMKernels", "MMWeights"],
     "Audio": ["MMCore", "MMGraph", "MMMediaIO"],

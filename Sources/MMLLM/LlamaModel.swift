@@ -1,0 +1,359 @@
+import Foundation
+import MMCore
+import MMKernels
+import MMWeights
+
+/// One piece of a generation input: token ids (looked up in `embed_tokens`) or embeddings
+/// computed elsewhere (an image or audio encoder's output, projected to the hidden size),
+/// spliced in order.
+public enum LlamaInput: Sendable {
+  case tokens([Int32])
+  /// [n, hiddenSize], any float dtype.
+  case embeddings(Tensor)
+
+  var count: Int {
+    switch self {
+    case .tokens(let ids): return ids.count
+    case .embeddings(let tensor): return tensor.shape.first ?? 0
+    }
+  }
+}
+
+/// A LLaMA-family decoder (LlamaForCausalLM; Qwen2's Q/K/V biases are read when present) over a
+/// Hugging Face safetensors checkpoint or a GGUF file, with a preallocated KV cache.
+///
+/// Weights stay in their stored format and in the mapped file: f32/f16/bf16 through GEMM/GEMV
+/// with an f16/bf16 B operand, ggml block formats (Q4_0, Q4_1, Q8_0, K-quants) through the
+/// quantized kernels; token embeddings are dequantized one row at a time on lookup.
+///
+/// `forward` appends inputs to the cache: prompts run in chunks of `promptChunk` positions
+/// (GEMM, causal attention over the cache), one position is a GEMV decode step.
+///
+/// ```swift
+/// let model = try LlamaModel(gguf: "SmolLM2-135M-Instruct.Q4_1.gguf")
+/// var logits = try model.forward([.tokens(promptIDs)])          // [1, vocab], last position
+/// let next = try model.generateGreedy([.tokens(promptIDs)], maxNewTokens: 16)
+/// ```
+///
+/// GGUF llama files hold Q and K with their rows permuted by llama.cpp's converter (rotate-half
+/// pairs (i, i + d/2) moved to (2i, 2i + 1)); this model applies the interleaved RoPE to them
+/// instead of un-permuting (`LlamaConfiguration.ropeStyle`), so the weights stay zero-copy: the
+/// same permutation of q and k within each head leaves every q·k unchanged.
+public final class LlamaModel {
+  public let configuration: LlamaConfiguration
+  /// Positions the KV cache holds.
+  public let maxSequenceLength: Int
+  /// Most positions per prompt-processing step (the m of its GEMMs).
+  public let promptChunk: Int
+  /// Positions already in the cache: the next input starts here.
+  public private(set) var position = 0
+  public let pool: ThreadPool
+
+  /// `model.embed_tokens.weight` | `token_embd.weight`: [vocab, hidden]
+  let embedTokens: LlamaLinear
+  let layers: [LlamaDecoderLayer]
+  /// `model.norm.weight` | `output_norm.weight`: [hidden]
+  let norm: [Float]
+  /// `lm_head.weight` | `output.weight`: [vocab, hidden], or `embedTokens` when tied.
+  let lmHead: LlamaLinear
+  let cache: LlamaKVCache
+  let inverseFrequencies: [Float]
+  private let scratch: LlamaScratch
+
+  /// A Hugging Face checkpoint directory: config.json and model.safetensors (or a sharded
+  /// index).
+  public convenience init(
+    directory: String, maxSequenceLength: Int? = nil, promptChunk: Int = 64, pool: ThreadPool = .shared
+  ) throws(LlamaError) {
+    let configuration = try LlamaConfiguration(configPath: directory)
+    let store: any WeightStore
+    do {
+      store = try openWeightStore(path: directory)
+    } catch {
+      throw .weights(error.description)
+    }
+    try self.init(
+      configuration: configuration, checkpoint: .huggingFace(store), maxSequenceLength: maxSequenceLength,
+      promptChunk: promptChunk, pool: pool)
+  }
+
+  /// A GGUF file (general.architecture llama or qwen2).
+  public convenience init(
+    gguf path: String, maxSequenceLength: Int? = nil, promptChunk: Int = 64, pool: ThreadPool = .shared
+  ) throws(LlamaError) {
+    let file: GGUFFile
+    do {
+      file = try GGUFFile(path: path)
+    } catch {
+      throw .weights(error.description)
+    }
+    try self.init(
+      configuration: try LlamaConfiguration(gguf: file), checkpoint: .gguf(file),
+      maxSequenceLength: maxSequenceLength, promptChunk: promptChunk, pool: pool)
+  }
+
+  /// A configuration with the tensors of any `WeightStore` under Hugging Face names.
+  public convenience init(
+    configuration: LlamaConfiguration, weights: any WeightStore, maxSequenceLength: Int? = nil,
+    promptChunk: Int = 64, pool: ThreadPool = .shared
+  ) throws(LlamaError) {
+    try self.init(
+      configuration: configuration, checkpoint: .huggingFace(weights), maxSequenceLength: maxSequenceLength,
+      promptChunk: promptChunk, pool: pool)
+  }
+
+  init(
+    configuration c: LlamaConfiguration, checkpoint: LlamaCheckpoint, maxSequenceLength: Int?,
+    promptChunk: Int, pool: ThreadPool
+  ) throws(LlamaError) {
+    guard promptChunk > 0 else { throw .invalidInput("promptChunk is \(promptChunk), expected > 0") }
+    let length = maxSequenceLength ?? min(c.maxPositionEmbeddings, 4096)
+    guard length > 0 else { throw .invalidInput("maxSequenceLength is \(length), expected > 0") }
+    configuration = c
+    self.maxSequenceLength = length
+    self.promptChunk = promptChunk
+    self.pool = pool
+    let names = LlamaTensorNames(checkpoint)
+    let (hidden, q, kv) = (c.hiddenSize, c.headCount * c.headDim, c.kvHeadCount * c.headDim)
+    embedTokens = try checkpoint.linear(names.embedTokens, rows: c.vocabSize, columns: hidden)
+    layers = try (0..<c.layerCount).map { (i: Int) throws(LlamaError) -> LlamaDecoderLayer in
+      func linear(_ module: LlamaTensorNames.Module, _ rows: Int, _ columns: Int) throws(LlamaError)
+        -> LlamaLinear
+      {
+        try checkpoint.linear(
+          names.layer(i, module), rows: rows, columns: columns, biasName: names.layer(i, module, bias: true))
+      }
+      return LlamaDecoderLayer(
+        inputLayernorm: try checkpoint.vector(names.layer(i, .inputLayernorm), count: hidden),
+        qProj: try linear(.qProj, q, hidden), kProj: try linear(.kProj, kv, hidden),
+        vProj: try linear(.vProj, kv, hidden), oProj: try linear(.oProj, hidden, q),
+        postAttentionLayernorm: try checkpoint.vector(names.layer(i, .postAttentionLayernorm), count: hidden),
+        gateProj: try linear(.gateProj, c.intermediateSize, hidden),
+        upProj: try linear(.upProj, c.intermediateSize, hidden),
+        downProj: try linear(.downProj, hidden, c.intermediateSize))
+    }
+    norm = try checkpoint.vector(names.norm, count: hidden)
+    // HF writes lm_head.weight even when tied (safetensors dedups by dropping it, GGUF omits
+    // output.weight): use the stored one when present.
+    if checkpoint.contains(names.lmHead) || !c.tieWordEmbeddings {
+      lmHead = try checkpoint.linear(names.lmHead, rows: c.vocabSize, columns: hidden)
+    } else {
+      lmHead = embedTokens
+    }
+    cache = LlamaKVCache(
+      layers: c.layerCount, kvHeads: c.kvHeadCount, maxSequenceLength: length, headDim: c.headDim)
+    inverseFrequencies = c.inverseFrequencies
+    scratch = LlamaScratch(configuration: c, rows: promptChunk)
+  }
+
+  /// The input embedding of token `id` (its `embed_tokens` row, dequantized): [hiddenSize].
+  public func embedding(of id: Int32) throws(LlamaError) -> [Float] {
+    guard id >= 0, Int(id) < configuration.vocabSize else {
+      throw .invalidInput("token id \(id) is outside the vocabulary of \(configuration.vocabSize)")
+    }
+    var row = [Float](repeating: 0, count: configuration.hiddenSize)
+    row.withUnsafeMutableBufferPointer { embedTokens.row(Int(id), into: $0.baseAddress!) }
+    return row
+  }
+
+  /// Forgets the cached positions (the next input starts at position 0).
+  public func reset() { position = 0 }
+
+  /// Appends `inputs` (in order) to the sequence and returns the logits: [1, vocab] for the
+  /// last new position, or [n, vocab] for every new position when `allLogits`.
+  ///
+  /// Everything is validated before any work: token ids in range, embeddings [n, hidden], at
+  /// least one position, and `position + n ≤ maxSequenceLength` (else `.contextOverflow`, and
+  /// the cache is unchanged).
+  public func forward(_ inputs: [LlamaInput], allLogits: Bool = false) throws(LlamaError) -> Tensor {
+    let c = configuration
+    var total = 0
+    for input in inputs {
+      switch input {
+      case .tokens(let ids):
+        if let bad = ids.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
+          throw .invalidInput("token id \(bad) is outside the vocabulary of \(c.vocabSize)")
+        }
+      case .embeddings(let tensor):
+        guard tensor.rank == 2, tensor.shape[1] == c.hiddenSize, tensor.dtype.isFloatingPoint else {
+          throw .invalidInput(
+            "embeddings must be [n, \(c.hiddenSize)] floats, found \(tensor.dtype.name) \(tensor.shape)")
+        }
+      }
+      total += input.count
+    }
+    guard total > 0 else { throw .invalidInput("no positions to process") }
+    guard position + total <= maxSequenceLength else {
+      throw .contextOverflow(position: position, adding: total, maximum: maxSequenceLength)
+    }
+
+    // The residual stream of every new position, [total, hidden].
+    let hidden = c.hiddenSize
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: total * hidden)
+    defer { x.deallocate() }
+    var row = 0
+    for input in inputs {
+      switch input {
+      case .tokens(let ids):
+        for id in ids {
+          embedTokens.row(Int(id), into: x + row * hidden)
+          row += 1
+        }
+      case .embeddings(let tensor):
+        let values = tensor.floats()
+        x.advanced(by: row * hidden).update(from: values, count: values.count)
+        row += tensor.shape[0]
+      }
+    }
+
+    let logits = Tensor(zeros: [allLogits ? total : 1, c.vocabSize])
+    let out = logits.pointer(Float.self)
+    var start = 0
+    while start < total {
+      let n = min(promptChunk, total - start)
+      decoderLayers(x + start * hidden, rows: n)
+      if allLogits { head(x + start * hidden, rows: n, into: out + start * c.vocabSize) }
+      start += n
+    }
+    if !allLogits { head(x + (total - 1) * hidden, rows: 1, into: out) }
+    return logits
+  }
+
+  /// Greedy decoding: feeds `prompt`, then the argmax token (ties to the lower id) until
+  /// `maxNewTokens` tokens or one of `stopTokens` (included in the result) is produced.
+  public func generateGreedy(
+    _ prompt: [LlamaInput], maxNewTokens: Int, stopTokens: Set<Int32> = []
+  ) throws(LlamaError) -> [Int32] {
+    guard maxNewTokens > 0 else { return [] }
+    guard position + prompt.reduce(0, { $0 + $1.count }) + maxNewTokens - 1 <= maxSequenceLength else {
+      throw .contextOverflow(
+        position: position, adding: prompt.reduce(0, { $0 + $1.count }) + maxNewTokens - 1,
+        maximum: maxSequenceLength)
+    }
+    var logits = try forward(prompt)
+    var generated: [Int32] = []
+    while true {
+      let next = Int32(argmax(logits.pointer(Float.self), count: configuration.vocabSize))
+      generated.append(next)
+      if generated.count == maxNewTokens || stopTokens.contains(next) { return generated }
+      logits = try forward([.tokens([next])])
+    }
+  }
+
+  // MARK: The decoder
+
+  /// Runs `rows` new positions (x: [rows, hidden], rows ≤ promptChunk) through every layer in
+  /// place, appending their keys and values to the cache.
+  private func decoderLayers(_ x: UnsafeMutablePointer<Float>, rows n: Int) {
+    let c = configuration
+    let s = scratch
+    let (hidden, heads, kvHeads, headDim) = (c.hiddenSize, c.headCount, c.kvHeadCount, c.headDim)
+    let past = position
+    let positions = Array(past..<past + n)
+    for (index, layer) in layers.enumerated() {
+      // Attention block: x += o_proj(attention(rope(q_proj(h)), rope(k_proj(h)), v_proj(h)))
+      rmsNorm(x, s.h, rows: n, dim: hidden, weight: layer.inputLayernorm, eps: c.rmsNormEps, pool: pool)
+      layer.qProj.apply(s.h, rows: n, into: s.q, pool: pool)
+      layer.kProj.apply(s.h, rows: n, into: s.k, pool: pool)
+      layer.vProj.apply(s.h, rows: n, into: s.v, pool: pool)
+      applyRoPE(
+        s.q, tokens: n, heads: heads, headDim: headDim, positions: positions,
+        inverseFrequencies: inverseFrequencies, rotaryDim: c.rotaryDim, style: c.ropeStyle, pool: pool)
+      applyRoPE(
+        s.k, tokens: n, heads: kvHeads, headDim: headDim, positions: positions,
+        inverseFrequencies: inverseFrequencies, rotaryDim: c.rotaryDim, style: c.ropeStyle, pool: pool)
+      cache.append(layer: index, at: past, rows: n, keys: s.k, values: s.v)
+      scaledDotProductAttention(
+        q: s.q, k: cache.keys(layer: index), v: cache.values(layer: index), out: s.attention,
+        heads: heads, kvHeads: kvHeads, queryLength: n, keyLength: past + n, headDim: headDim,
+        qLayout: .tokenMajor(heads: heads, headDim: headDim), kLayout: cache.layout,
+        vLayout: cache.layout, outLayout: .tokenMajor(heads: heads, headDim: headDim),
+        causal: true, past: past, pool: pool)
+      layer.oProj.apply(s.attention, rows: n, into: x, accumulate: true, pool: pool)
+
+      // MLP block: x += down_proj(silu(gate_proj(h)) · up_proj(h))
+      rmsNorm(
+        x, s.h, rows: n, dim: hidden, weight: layer.postAttentionLayernorm, eps: c.rmsNormEps, pool: pool)
+      layer.gateProj.apply(s.h, rows: n, into: s.gate, pool: pool)
+      layer.upProj.apply(s.h, rows: n, into: s.up, pool: pool)
+      swiglu(gate: s.gate, up: s.up, output: s.gate, count: n * c.intermediateSize, pool: pool)
+      layer.downProj.apply(s.gate, rows: n, into: x, accumulate: true, pool: pool)
+    }
+    position += n
+  }
+
+  /// logits[rows, vocab] = lm_head(norm(x)).
+  private func head(_ x: UnsafePointer<Float>, rows n: Int, into logits: UnsafeMutablePointer<Float>) {
+    let c = configuration
+    rmsNorm(x, scratch.h, rows: n, dim: c.hiddenSize, weight: norm, eps: c.rmsNormEps, pool: pool)
+    lmHead.apply(scratch.h, rows: n, into: logits, pool: pool)
+  }
+}
+
+/// One decoder block's weights, named after their Hugging Face modules.
+struct LlamaDecoderLayer {
+  /// `model.layers.N.input_layernorm.weight` | `blk.N.attn_norm.weight`
+  let inputLayernorm: [Float]
+  /// `model.layers.N.self_attn.{q,k,v,o}_proj.weight` | `blk.N.attn_{q,k,v,output}.weight`
+  let qProj, kProj, vProj, oProj: LlamaLinear
+  /// `model.layers.N.post_attention_layernorm.weight` | `blk.N.ffn_norm.weight`
+  let postAttentionLayernorm: [Float]
+  /// `model.layers.N.mlp.{gate,up,down}_proj.weight` | `blk.N.ffn_{gate,up,down}.weight`
+  let gateProj, upProj, downProj: LlamaLinear
+}
+
+/// The checkpoint's name of every parameter: Hugging Face or GGUF (llama.cpp) naming.
+struct LlamaTensorNames {
+  enum Module: CaseIterable {
+    case inputLayernorm, qProj, kProj, vProj, oProj, postAttentionLayernorm, gateProj, upProj, downProj
+  }
+
+  let gguf: Bool
+
+  init(_ checkpoint: LlamaCheckpoint) {
+    if case .gguf = checkpoint { gguf = true } else { gguf = false }
+  }
+
+  var embedTokens: String { gguf ? "token_embd.weight" : "model.embed_tokens.weight" }
+  var norm: String { gguf ? "output_norm.weight" : "model.norm.weight" }
+  var lmHead: String { gguf ? "output.weight" : "lm_head.weight" }
+
+  func layer(_ index: Int, _ module: Module, bias: Bool = false) -> String {
+    let suffix = bias ? "bias" : "weight"
+    if gguf {
+      let name: String
+      switch module {
+      case .inputLayernorm: name = "attn_norm"
+      case .qProj: name = "attn_q"
+      case .kProj: name = "attn_k"
+      case .vProj: name = "attn_v"
+      case .oProj: name = "attn_output"
+      case .postAttentionLayernorm: name = "ffn_norm"
+      case .gateProj: name = "ffn_gate"
+      case .upProj: name = "ffn_up"
+      case .downProj: name = "ffn_down"
+      }
+      return "blk.\(index).\(name).\(suffix)"
+    }
+    let name: String
+    switch module {
+    case .inputLayernorm: name = "input_layernorm"
+    case .qProj: name = "self_attn.q_proj"
+    case .kProj: name = "self_attn.k_proj"
+    case .vProj: name = "self_attn.v_proj"
+    case .oProj: name = "self_attn.o_proj"
+    case .postAttentionLayernorm: name = "post_attention_layernorm"
+    case .gateProj: name = "mlp.gate_proj"
+    case .upProj: name = "mlp.up_proj"
+    case .downProj: name = "mlp.down_proj"
+    }
+    return "model.layers.\(index).\(name).\(suffix)"
+  }
+}
+
+/// The index of the largest value (the first on ties; NaN is skipped).
+func argmax(_ values: UnsafePointer<Float>, count: Int) -> Int {
+  var best = 0
+  for i in 1..<max(count, 1) where values[i] > values[best] || values[best].isNaN { best = i }
+  return best
+}
