@@ -33,6 +33,7 @@ let package = Package(
     .library(name: "MMGraph", targets: ["MMGraph"]),
     .library(name: "MMRuntime", targets: ["MMRuntime"]),
     .library(name: "MMLLM", targets: ["MMLLM"]),
+    .library(name: "MMChat", targets: ["MMChat"]),
   ],
   targets: [
     // MARK: Libraries (one-way: MMCore ← MMKernels ← MMWeights)
@@ -50,6 +51,7 @@ let package = Package(
       swiftSettings: kernelFlags),
     .target(name: "MMGraph", dependencies: ["MMCore"]),
     .target(name: "MMRuntime", dependencies: ["MMCore", "MMGraph"]),
+    .target(name: "MMChat", dependencies: ["MMCore"]),
     .target(name: "MMLLM", dependencies: ["MMCore", "MMKernels", "MMWeights"], swiftSettings: kernelFlags),
 
     // MARK: Plugins (in-tree; one folder each under Plugins/, listed once in MMBuiltins)
@@ -115,6 +117,7 @@ let package = Package(
         "MMGraph",
         "MMCore", "MMTestSupport",
       ]),
+    .testTarget(name: "MMChatTests", dependencies: ["MMChat", "MMCore"]),
     .testTarget(
       name: "MMLLMTests", dependencies: ["MMLLM", "MMCore", "MMKernels", "MMWeights", "MMTestSupport"],
       swiftSettings: kernelFlags),

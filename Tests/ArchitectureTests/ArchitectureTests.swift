@@ -13,6 +13,7 @@ import Testing
     "MMGraph": ["MMCore"],
     "MMRuntime": ["MMCore", "MMGraph"],
     "MMLLM": ["MMCore", "MMKernels", "MMWeights"],
+    "MMChat": ["MMCore"],
     // Plugins are keyed by their folder under Plugins/; no plugin imports another.
     "Tensor": ["MMCore", "MMGraph", "MMKernels", "MMWeights"],
     "Audio": ["MMCore", "MMGraph", "MMMediaIO"],
