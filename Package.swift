@@ -34,6 +34,7 @@ let package = Package(
     .library(name: "MMRuntime", targets: ["MMRuntime"]),
     .library(name: "MMLLM", targets: ["MMLLM"]),
     .library(name: "MMChat", targets: ["MMChat"]),
+    .library(name: "MMTokenizers", targets: ["MMTokenizers"]),
   ],
   targets: [
     // MARK: Libraries (one-way: MMCore ← MMKernels ← MMWeights)
@@ -52,6 +53,7 @@ let package = Package(
     .target(name: "MMGraph", dependencies: ["MMCore"]),
     .target(name: "MMRuntime", dependencies: ["MMCore", "MMGraph"]),
     .target(name: "MMChat", dependencies: ["MMCore"]),
+    .target(name: "MMTokenizers", dependencies: ["MMCore"]),
     .target(name: "MMLLM", dependencies: ["MMCore", "MMKernels", "MMWeights"], swiftSettings: kernelFlags),
 
     // MARK: Plugins (in-tree; one folder each under Plugins/, listed once in MMBuiltins)
@@ -72,10 +74,13 @@ let package = Package(
       name: "VideoPlugin", dependencies: ["MMCore", "MMGraph", "MMMediaIO"], path: "Plugins/Video",
       swiftSettings: kernelFlags),
     .target(
+      name: "LLMPlugin", dependencies: ["MMCore", "MMGraph", "MMWeights", "MMLLM", "MMTokenizers", "MMChat"],
+      path: "Plugins/LLM", swiftSettings: kernelFlags),
+    .target(
       name: "MMBuiltins",
       dependencies: [
         "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
-        "PointCloudPlugin",
+        "PointCloudPlugin", "LLMPlugin",
       ]),
 
     // MARK: The CLI
@@ -118,6 +123,7 @@ let package = Package(
         "MMCore", "MMTestSupport",
       ]),
     .testTarget(name: "MMChatTests", dependencies: ["MMChat", "MMCore"]),
+    .testTarget(name: "MMTokenizersTests", dependencies: ["MMTokenizers", "MMCore"]),
     .testTarget(
       name: "MMLLMTests", dependencies: ["MMLLM", "MMCore", "MMKernels", "MMWeights", "MMTestSupport"],
       swiftSettings: kernelFlags),

@@ -1,4 +1,5 @@
 import AudioPlugin
+import LLMPlugin
 import MMGraph
 import PointCloudPlugin
 import TensorPlugin
@@ -13,7 +14,7 @@ public enum Builtins {
   public static var plugins: [any NodePlugin.Type] {
     [
       TensorPlugin.self, TextPlugin.self, AudioPlugin.self, VisionPlugin.self, VideoPlugin.self,
-      PointCloudPlugin.self,
+      PointCloudPlugin.self, LLMPlugin.self,
     ]
   }
 

@@ -150,9 +150,13 @@ extension GraphExpansion {
     }
   }
 
-  /// Path options become absolute, resolved against `directory`.
+  /// Path options become absolute, resolved against `directory`; `~/…` is in the home folder.
   func resolvePath(_ value: JSONValue, _ type: OptionType, relativeTo directory: URL) -> JSONValue {
     switch (type, value) {
+    case (.path, .string(let path)) where path.hasPrefix("~/"):
+      let home =
+        ProcessInfo.processInfo.environment["HOME"] ?? FileManager.default.homeDirectoryForCurrentUser.path
+      return .string(GraphExpansion.normalized(home + path.dropFirst(1)))
     case (.path, .string(let path)):
       return .string(GraphExpansion.normalized(path.hasPrefix("/") ? path : directory.path + "/" + path))
     case (.list(let element), .array(let items)):

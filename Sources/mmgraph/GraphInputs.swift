@@ -58,6 +58,13 @@ enum GraphInputs {
   {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+      // A text input takes the words themselves (`--input prompt="What is …?"`) unless they
+      // name a text file that is missing.
+      if declared == .text,
+        !["txt", "md", "json"].contains(URL(fileURLWithPath: path).pathExtension.lowercased())
+      {
+        return .text(path)
+      }
       throw ValidationFailure("input '\(name)': no such file: \(path)")
     }
     guard !isDirectory.boolValue else {

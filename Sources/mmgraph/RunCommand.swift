@@ -19,8 +19,12 @@ enum RunCommand {
 
     OPTIONS:
       --out DIR                  the output folder (created if needed)
-      --input [NAME=]PATH        a graph input: .npy → tensor, .txt → text, .json → json (a JSON
-                                 string → text). Unnamed inputs bind in declaration order
+      --input [NAME=]PATH        a graph input, read by the plugin for its file type: audio
+                                 (.wav .flac .ogg …), images (.png .jpg), video (.mp4 .mkv …),
+                                 point clouds (.ply .pcd .xyz), .npy, .txt, .json (`mmgraph
+                                 nodes` lists them). A text input also takes the words
+                                 themselves: --input prompt="What is …?". Unnamed inputs bind
+                                 in declaration order
       --set NODE.OPTION=VALUE    override a node option; OPTION=VALUE sets a graph option.
                                  VALUE is JSON if it parses (3, true, [1,2]), else a string
       --json                     print a summary object on stdout (outputs with paths, dtypes,

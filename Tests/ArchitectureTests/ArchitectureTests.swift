@@ -14,6 +14,7 @@ import Testing
     "MMRuntime": ["MMCore", "MMGraph"],
     "MMLLM": ["MMCore", "MMKernels", "MMWeights"],
     "MMChat": ["MMCore"],
+    "MMTokenizers": ["MMCore"],
     // Plugins are keyed by their folder under Plugins/; no plugin imports another.
     "Tensor": ["MMCore", "MMGraph", "MMKernels", "MMWeights"],
     "Audio": ["MMCore", "MMGraph", "MMMediaIO"],
@@ -21,9 +22,10 @@ import Testing
     "Text": ["MMCore", "MMGraph", "MMMediaIO"],
     "Video": ["MMCore", "MMGraph", "MMMediaIO"],
     "Vision": ["MMCore", "MMGraph", "MMMediaIO"],
+    "LLM": ["MMCore", "MMGraph", "MMWeights", "MMLLM", "MMTokenizers", "MMChat"],
     "MMBuiltins": [
       "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
-      "PointCloudPlugin",
+      "PointCloudPlugin", "LLMPlugin",
     ],
     "mmgraph": ["MMCore", "MMKernels", "MMWeights", "MMMediaIO", "MMGraph", "MMRuntime", "MMBuiltins"],
   ]
