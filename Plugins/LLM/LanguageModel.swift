@@ -65,6 +65,11 @@ final class LanguageModel: @unchecked Sendable {
       eosToken = metadata.eosTokenID.flatMap { vocabulary.token(for: $0) }
       model = try LlamaModel(gguf: path, maxSequenceLength: context)
     }
+    guard tokenizer.vocabularySize <= model.configuration.vocabSize else {
+      throw LanguageModelError(
+        "\(path): the tokenizer has \(tokenizer.vocabularySize) tokens but the model's embedding has \(model.configuration.vocabSize) rows: they do not belong together"
+      )
+    }
     template = try templateSource.map { try ChatTemplate(source: $0) }
     var stops = Set<Int32>()
     if let eos = tokenizer.eosTokenID { stops.insert(eos) }
