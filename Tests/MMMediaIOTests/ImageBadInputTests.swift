@@ -45,7 +45,7 @@ private func pngDeclaring(width: UInt32, height: UInt32) -> [UInt8] {
       try ImageFile.read(contentsOf: missing)
     }
     let empty = ImageFiles.temporaryPath("empty.png")
-    FileManager.default.createFile(atPath: empty, contents: Data())
+    _ = FileManager.default.createFile(atPath: empty, contents: Data())
     defer { try? FileManager.default.removeItem(atPath: empty) }
     #expect(throws: ImageFileError(file: empty, kind: .empty, message: "empty file (0 bytes)")) {
       try ImageFile.read(contentsOf: empty)

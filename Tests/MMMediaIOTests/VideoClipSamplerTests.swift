@@ -72,7 +72,7 @@ import Testing
     #expect(cases.count >= 40)
     for c in cases {
       let frames = try #require(c["frames"]?.int)
-      let fps = try #require(VideoRational(c["fps_num"]!.int!, c["fps_den"]!.int!).value)
+      let fps = VideoRational(try #require(c["fps_num"]?.int), try #require(c["fps_den"]?.int)).value
       var options = VideoClipOptions.imageBind
       options.clipsPerVideo = try #require(c["clips"]?.int)
       options.spacing = c["spacing"]?.string == "pytorchvideo015" ? .pytorchvideo015 : .lastClipAtEnd
