@@ -89,7 +89,7 @@ let package = Package(
     .executableTarget(
       name: "mmgraph",
       dependencies: [
-        "MMCore", "MMKernels", "MMWeights", "MMMediaIO", "MMGraph", "MMRuntime", "MMBuiltins",
+        "MMCore", "MMKernels", "MMWeights", "MMMediaIO", "MMGraph", "MMRuntime", "MMBuiltins", "MMLLM",
       ],
       swiftSettings: kernelFlags,
       linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"], .when(platforms: [.linux]))]),

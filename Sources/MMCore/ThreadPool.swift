@@ -63,6 +63,11 @@ public final class ThreadPool: @unchecked Sendable {
   private var taskHead = 0  // tasks[..<taskHead] have been taken
   private var shuttingDown = false
   private var liveWorkers = 0
+  /// Counts `parallelFor` jobs ever posted: an idle worker watches it for a short while before
+  /// sleeping (decoding runs hundreds of small parallel kernels per token).
+  private let jobsPosted = Atomic<Int>(0)
+  /// Whether a worker is watching now (at most one).
+  private let spinning = Atomic<Bool>(false)
 
   /// Starts `threads` workers (at least one, so submitted tasks always make progress).
   public init(threads: Int) {
@@ -164,6 +169,7 @@ public final class ThreadPool: @unchecked Sendable {
       let job = Job(count: count, body: escapable)
       pthread_mutex_lock(mutex)
       jobs.append(job)
+      jobsPosted.add(1, ordering: .releasing)
       for _ in 0..<max(0, min(count - 1, threadCount - active - tokenWaiters)) {
         pthread_cond_signal(workAvailable)
       }
@@ -266,14 +272,46 @@ public final class ThreadPool: @unchecked Sendable {
 
   private func workerLoop() {
     pthread_mutex_lock(mutex)
+    var spun = false
     while true {
-      if runOne(holding: false) { continue }
+      if runOne(holding: false) {
+        spun = false
+        continue
+      }
       if shuttingDown && taskHead >= tasks.count { break }
+      // Before sleeping, one idle worker watches for the next `parallelFor` for up to 100 µs,
+      // yielding the core to any other runnable thread meanwhile (a loaded machine loses
+      // nothing): a futex wake-up costs more than the small kernels a decoder runs back to back.
+      // The loop then looks for work again with the mutex held, so no signal is lost.
+      if !spun && threadCount > 1 {
+        spun = true
+        if spinning.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+          let seen = jobsPosted.load(ordering: .relaxed)
+          pthread_mutex_unlock(mutex)
+          watchForJobs(after: seen)
+          spinning.store(false, ordering: .releasing)
+          pthread_mutex_lock(mutex)
+          continue
+        }
+      }
+      spun = false
       pthread_cond_wait(workAvailable, mutex)
     }
     liveWorkers -= 1
     signalIfRunnable()
     pthread_mutex_unlock(mutex)
+  }
+
+  /// Returns when `jobsPosted` differs from `seen`, or after about 100 µs.
+  private func watchForJobs(after seen: Int) {
+    var start = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &start)
+    while jobsPosted.load(ordering: .relaxed) == seen {
+      sched_yield()
+      var now = timespec()
+      clock_gettime(CLOCK_MONOTONIC, &now)
+      if (now.tv_sec - start.tv_sec) * 1_000_000_000 + (now.tv_nsec - start.tv_nsec) > 100_000 { return }
+    }
   }
 
   private final class Job: @unchecked Sendable {

@@ -5,7 +5,7 @@ import MMKernels
 /// `mmgraph bench KERNEL …`: times one kernel on random data and prints GFLOP/s.
 enum BenchCommand {
   static let help = """
-    USAGE: mmgraph bench <gemm|gemv|quant|attention|conv2d|scheduler> [options]
+    USAGE: mmgraph bench <gemm|gemv|quant|attention|conv2d|scheduler|llm> [options]
 
     Times a kernel on seeded random data (warm-up, then repeats for at least --min-time seconds)
     and reports the best and median times. GFLOP/s are computed from the best time.
@@ -23,6 +23,11 @@ enum BenchCommand {
       --heads H --kv-heads G --seq L --head-dim D [--causal]
     OPTIONS (conv2d):
       --batch B --cin C --cout O --size S --kernel K --stride S --padding P
+    OPTIONS (llm):
+      --model PATH          a GGUF LLaMA model (e.g. SmolLM2-135M-Instruct.Q4_1.gguf)
+      --prompt P            prompt tokens processed in one step (default 128; llama-bench pp)
+      --generate G          tokens decoded one at a time (default 64; llama-bench tg)
+      --repetitions R       repeats of each, cache reset in between (default 3)
     OPTIONS (scheduler):
       --nodes N             length of the trivial-node chain (default 2000)
       --depth D --n N       two branches of D GEMMs of N³ each, 1 thread vs --threads
@@ -44,13 +49,17 @@ enum BenchCommand {
       valueOptions: [
         "m", "k", "n", "dtype", "threads", "min-time", "heads", "kv-heads", "seq", "head-dim",
         "batch", "cin", "cout", "size", "kernel", "stride", "padding", "nodes", "depth", "format",
-        "strategy",
+        "strategy", "model", "prompt", "generate", "repetitions",
       ],
       flagOptions: ["json", "trans-b", "causal"])
     if let threads = try args.int("threads") { ThreadPool.configureShared(threads: threads) }
     let minTimeText = args.string("min-time") ?? "1"
     guard let minTime = Double(minTimeText), minTime >= 0, minTime <= 3600 else {
       throw UsageError("--min-time expects seconds between 0 and 3600, found '\(minTimeText)'")
+    }
+    if kernel == "llm" {
+      try benchLLM(args)
+      return
     }
     if kernel == "scheduler" {
       try benchScheduler(args)
@@ -68,7 +77,7 @@ enum BenchCommand {
       result = try benchConv2d(args, minTime: minTime)
     default:
       throw UsageError(
-        "unknown kernel '\(kernel)': expected gemm, gemv, quant, attention, conv2d or scheduler")
+        "unknown kernel '\(kernel)': expected gemm, gemv, quant, attention, conv2d, scheduler or llm")
     }
     result.fields["threads"] = .int(ThreadPool.shared.threadCount)
     print(args.flag("json") ? result.json : result.text)
