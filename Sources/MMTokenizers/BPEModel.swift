@@ -183,27 +183,24 @@ func byteFallbackName(_ b: UInt8) -> String {
   return s + ">"
 }
 
-/// A binary min-heap of merge candidates ordered by (rank, position).
-struct MergeHeap {
-  struct Entry {
-    var rank: Int32
-    var position: Int32
-    var id: Int32
-  }
+/// What comes out of a `BinaryHeap` first.
+protocol HeapOrdered {
+  /// Whether `a` comes out before `b`.
+  static func before(_ a: Self, _ b: Self) -> Bool
+}
+
+/// A binary heap (the BPE merge queue and the SentencePiece bigram queue).
+struct BinaryHeap<Entry: HeapOrdered> {
   private var items: [Entry] = []
 
   mutating func reserve(_ n: Int) { items.reserveCapacity(n) }
 
-  @inline(__always) private static func less(_ a: Entry, _ b: Entry) -> Bool {
-    a.rank != b.rank ? a.rank < b.rank : a.position < b.position
-  }
-
-  mutating func push(rank: Int32, position: Int32, id: Int32) {
-    items.append(Entry(rank: rank, position: position, id: id))
+  mutating func push(_ entry: Entry) {
+    items.append(entry)
     var i = items.count - 1
     while i > 0 {
       let parent = (i - 1) / 2
-      guard Self.less(items[i], items[parent]) else { break }
+      guard Entry.before(items[i], items[parent]) else { break }
       items.swapAt(i, parent)
       i = parent
     }
@@ -219,13 +216,33 @@ struct MergeHeap {
         let l = 2 * i + 1
         let r = l + 1
         var m = i
-        if l < items.count && Self.less(items[l], items[m]) { m = l }
-        if r < items.count && Self.less(items[r], items[m]) { m = r }
+        if l < items.count && Entry.before(items[l], items[m]) { m = l }
+        if r < items.count && Entry.before(items[r], items[m]) { m = r }
         if m == i { break }
         items.swapAt(i, m)
         i = m
       }
     }
     return top
+  }
+}
+
+/// A BPE merge candidate: the lowest rank first, then the leftmost.
+struct MergeCandidate: HeapOrdered {
+  var rank: Int32
+  var position: Int32
+  var id: Int32
+
+  @inline(__always) static func before(_ a: Self, _ b: Self) -> Bool {
+    a.rank != b.rank ? a.rank < b.rank : a.position < b.position
+  }
+}
+
+/// A binary min-heap of merge candidates ordered by (rank, position).
+typealias MergeHeap = BinaryHeap<MergeCandidate>
+
+extension BinaryHeap where Entry == MergeCandidate {
+  mutating func push(rank: Int32, position: Int32, id: Int32) {
+    push(MergeCandidate(rank: rank, position: position, id: id))
   }
 }

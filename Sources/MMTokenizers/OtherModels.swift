@@ -106,7 +106,7 @@ struct SentencePieceModel: Sendable {
         return
       }
       queue.push(
-        ScoreHeap.Entry(score: scores[Int(id)], left: Int32(left), right: Int32(right), size: Int32(size)))
+        ScoredBigram(score: scores[Int(id)], left: Int32(left), right: Int32(right), size: Int32(size)))
     }
     for i in 1..<max(symbols.count, 1) { addBigram(i - 1, i) }
     while let bigram = queue.pop() {
@@ -149,49 +149,17 @@ struct SentencePieceModel: Sendable {
   }
 }
 
-/// A max-heap of SentencePiece bigrams: highest score first, then the leftmost.
-struct ScoreHeap {
-  struct Entry {
-    var score: Float
-    var left: Int32
-    var right: Int32
-    var size: Int32
-  }
-  private var items: [Entry] = []
+/// A SentencePiece bigram: the highest score first, then the leftmost.
+struct ScoredBigram: HeapOrdered {
+  var score: Float
+  var left: Int32
+  var right: Int32
+  var size: Int32
 
-  /// Whether `a` comes out before `b`.
-  @inline(__always) private static func before(_ a: Entry, _ b: Entry) -> Bool {
+  @inline(__always) static func before(_ a: Self, _ b: Self) -> Bool {
     a.score != b.score ? a.score > b.score : a.left < b.left
   }
-
-  mutating func push(_ entry: Entry) {
-    items.append(entry)
-    var i = items.count - 1
-    while i > 0 {
-      let parent = (i - 1) / 2
-      guard Self.before(items[i], items[parent]) else { break }
-      items.swapAt(i, parent)
-      i = parent
-    }
-  }
-
-  mutating func pop() -> Entry? {
-    guard let top = items.first else { return nil }
-    let last = items.removeLast()
-    if !items.isEmpty {
-      items[0] = last
-      var i = 0
-      while true {
-        let l = 2 * i + 1
-        let r = l + 1
-        var m = i
-        if l < items.count && Self.before(items[l], items[m]) { m = l }
-        if r < items.count && Self.before(items[r], items[m]) { m = r }
-        if m == i { break }
-        items.swapAt(i, m)
-        i = m
-      }
-    }
-    return top
-  }
 }
+
+/// A max-heap of SentencePiece bigrams: highest score first, then the leftmost.
+typealias ScoreHeap = BinaryHeap<ScoredBigram>
