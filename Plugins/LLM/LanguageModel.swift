@@ -63,7 +63,7 @@ final class LanguageModel: @unchecked Sendable {
       templateSource = metadata.chatTemplate
       bosToken = metadata.bosTokenID.flatMap { vocabulary.token(for: $0) }
       eosToken = metadata.eosTokenID.flatMap { vocabulary.token(for: $0) }
-      model = try LlamaModel(gguf: path, maxSequenceLength: context)
+      model = try LlamaModel(gguf: file, maxSequenceLength: context)
     }
     guard tokenizer.vocabularySize <= model.configuration.vocabSize else {
       throw LanguageModelError(

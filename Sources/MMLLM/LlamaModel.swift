@@ -87,6 +87,13 @@ public final class LlamaModel {
     } catch {
       throw .weights(error.description)
     }
+    try self.init(gguf: file, maxSequenceLength: maxSequenceLength, promptChunk: promptChunk, pool: pool)
+  }
+
+  /// An opened GGUF file (its tokenizer metadata may be read from the same mapping).
+  public convenience init(
+    gguf file: GGUFFile, maxSequenceLength: Int? = nil, promptChunk: Int = 64, pool: ThreadPool = .shared
+  ) throws(LlamaError) {
     try self.init(
       configuration: try LlamaConfiguration(gguf: file), checkpoint: .gguf(file),
       maxSequenceLength: maxSequenceLength, promptChunk: promptChunk, pool: pool)
