@@ -35,6 +35,8 @@ let package = Package(
     .library(name: "MMLLM", targets: ["MMLLM"]),
     .library(name: "MMChat", targets: ["MMChat"]),
     .library(name: "MMTokenizers", targets: ["MMTokenizers"]),
+    .library(name: "MMNN", targets: ["MMNN"]),
+    .library(name: "MMModels", targets: ["MMModels"]),
   ],
   targets: [
     // MARK: Libraries (one-way: MMCore ← MMKernels ← MMWeights)
@@ -55,6 +57,11 @@ let package = Package(
     .target(name: "MMChat", dependencies: ["MMCore"]),
     .target(name: "MMTokenizers", dependencies: ["MMCore"]),
     .target(name: "MMLLM", dependencies: ["MMCore", "MMKernels", "MMWeights"], swiftSettings: kernelFlags),
+    // Layers on the kernels (Linear, LayerNorm, attention, blocks) and the models built of them.
+    .target(name: "MMNN", dependencies: ["MMCore", "MMKernels", "MMWeights"], swiftSettings: kernelFlags),
+    .target(
+      name: "MMModels", dependencies: ["MMCore", "MMKernels", "MMWeights", "MMNN", "MMTokenizers"],
+      swiftSettings: kernelFlags),
 
     // MARK: Plugins (in-tree; one folder each under Plugins/, listed once in MMBuiltins)
     .target(

@@ -15,6 +15,8 @@ import Testing
     "MMLLM": ["MMCore", "MMKernels", "MMWeights"],
     "MMChat": ["MMCore"],
     "MMTokenizers": ["MMCore"],
+    "MMNN": ["MMCore", "MMKernels", "MMWeights"],
+    "MMModels": ["MMCore", "MMKernels", "MMWeights", "MMNN", "MMTokenizers"],
     // Plugins are keyed by their folder under Plugins/; no plugin imports another.
     "Tensor": ["MMCore", "MMGraph", "MMKernels", "MMWeights"],
     "Audio": ["MMCore", "MMGraph", "MMMediaIO"],
