@@ -135,6 +135,9 @@ let package = Package(
       name: "MMLLMTests", dependencies: ["MMLLM", "MMCore", "MMKernels", "MMWeights", "MMTestSupport"],
       swiftSettings: kernelFlags),
     .testTarget(
+      name: "MMNNTests", dependencies: ["MMNN", "MMCore", "MMWeights", "MMTestSupport"],
+      swiftSettings: kernelFlags),
+    .testTarget(
       name: "ArchitectureTests", dependencies: [], path: "Tests/ArchitectureTests"),
   ]
 )
