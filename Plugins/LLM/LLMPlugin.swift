@@ -135,11 +135,13 @@ final class ChatNode: Node {
       if let piece = try decoder.push(next) {
         let (emit, stopped) = matcher.feed(piece)
         text += emit
+        if !emit.isEmpty { context.partial("text", text: emit) }
         if stopped { return (text, generated) }
       }
       if generated.count < maxTokens { logits = try lm.model.forward([.tokens([next])]) }
     }
-    text += matcher.feed(try decoder.finish()).emit + matcher.flush()
-    return (text, generated)
+    let tail = matcher.feed(try decoder.finish()).emit + matcher.flush()
+    if !tail.isEmpty { context.partial("text", text: tail) }
+    return (text + tail, generated)
   }
 }

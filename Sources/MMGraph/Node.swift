@@ -42,6 +42,10 @@ public protocol NodeContext: AnyObject {
   func emit(_ port: String, _ value: Value, at timestamp: Timestamp)
   /// Reports progress of long work (`done` of `total` units such as clips, frames or tokens).
   func progress(_ done: Int, of total: Int, unit: String)
+  /// Reports a piece of a text output that is still being produced (an LLM's reply token by
+  /// token, a transcript): observers can show it as it comes. The node still emits the whole
+  /// value on `port` when it is done; pieces are for display only.
+  func partial(_ port: String, text: String)
   /// True once the run is being cancelled (Ctrl-C, or another node failed): stop early.
   var isCancelled: Bool { get }
 }

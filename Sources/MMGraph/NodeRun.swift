@@ -276,6 +276,10 @@ public final class NodeRun: NodeContext, @unchecked Sendable {
   public func progress(_ done: Int, of total: Int, unit: String) {
     observer?.observe(.progress(node: graphNode.name, done: done, total: total, unit: unit))
   }
+
+  public func partial(_ port: String, text: String) {
+    observer?.observe(.partial(node: graphNode.name, port: port, text: text))
+  }
 }
 
 /// A FIFO of packets with O(1) removal at the front.

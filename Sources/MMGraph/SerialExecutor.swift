@@ -98,6 +98,8 @@ public enum RunEvent: Sendable {
   /// A node reported progress through its context.
   case progress(node: String, done: Int, total: Int, unit: String)
   case emitted(node: String, port: String, timestamp: Timestamp)
+  /// A piece of text output `port` is still producing (see `NodeContext.partial`).
+  case partial(node: String, port: String, text: String)
   /// A node closed; `busy` is the time spent in its calls.
   case nodeFinished(node: String, at: Duration, calls: Int, busy: Duration)
   case runFinished(elapsed: Duration, error: RunError?)

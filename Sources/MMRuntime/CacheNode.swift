@@ -99,5 +99,6 @@ final class RecordingContext: NodeContext {
     base.emit(port, value, at: timestamp)
   }
   func progress(_ done: Int, of total: Int, unit: String) { base.progress(done, of: total, unit: unit) }
+  func partial(_ port: String, text: String) { base.partial(port, text: text) }
   var isCancelled: Bool { base.isCancelled }
 }

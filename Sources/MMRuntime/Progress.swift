@@ -66,7 +66,7 @@ public final class ProgressObserver: RunObserver {
         s.nodes[node]?.state = .finished
         s.nodes[node]?.busy = busy
         changed = s.nodes[node]
-      case .call, .emitted, .runFinished:
+      case .call, .emitted, .partial, .runFinished:
         break
       }
       if let changed { update(changed, s.order.compactMap { s.nodes[$0] }) }
@@ -85,7 +85,7 @@ public final class ObserverGroup: RunObserver {
 
 extension RunEvent {
   /// The event as one line of JSON (`--progress json`), or nil for per-call and per-packet
-  /// events, which are too many for a progress stream. Times are in seconds since the run began.
+  /// events, which are too many for a progress stream. Text pieces (`partial`) are included. Times are in seconds since the run began.
   public var jsonLine: String? {
     func seconds(_ d: Duration) -> String {
       let (s, atto) = d.components
@@ -106,6 +106,8 @@ extension RunEvent {
     case .runFinished(let elapsed, let error):
       let message = error.map { quoted($0.description) } ?? "null"
       return #"{"event":"run_finished","elapsed":\#(seconds(elapsed)),"error":\#(message)}"#
+    case .partial(let node, let port, let text):
+      return #"{"event":"partial","node":\#(quoted(node)),"port":\#(quoted(port)),"text":\#(quoted(text))}"#
     case .call, .emitted:
       return nil
     }

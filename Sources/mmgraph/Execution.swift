@@ -9,12 +9,15 @@ import Synchronization
 final class RunEvents: RunObserver {
   let progress: ProgressDisplay
   let cache: NodeCache?
+  /// `--print`: streams text outputs to standard output.
+  let printer: TextPrinter?
   let cancellation = CancellationToken()
   private let busy = Mutex<[String: Double]>([:])
 
-  init(progress: ProgressDisplay, cache: NodeCache?) {
+  init(progress: ProgressDisplay, cache: NodeCache?, printer: TextPrinter? = nil) {
     self.progress = progress
     self.cache = cache
+    self.printer = printer
   }
 
   var isCancelled: Bool { cancellation.isCancelled }
@@ -28,6 +31,8 @@ final class RunEvents: RunObserver {
       progress.nodeFinished(node, cached: cache?.recordedOutcomes()[node] == .hit)
     case .progress(let node, let done, let total, let unit):
       progress.progress(node, done: done, total: total, unit: unit)
+    case .partial(let node, let port, let text):
+      printer?.partial(node: node, port: port, text: text)
     default: break
     }
     progress.jsonLine(event)

@@ -24,6 +24,8 @@ final class ProgressDisplay: Sendable {
     var bars: [(node: String, bar: Bar)] = []
     var linesDrawn = 0
     var lastDraw: UInt64 = 0
+    /// Set once text streams to the same terminal: bars are erased and no longer drawn.
+    var suspended = false
   }
 
   let mode: Mode
@@ -72,6 +74,17 @@ final class ProgressDisplay: Sendable {
     }
   }
 
+  /// Erases the bars for good (text is streaming to the terminal; it is the progress now).
+  func suspend() {
+    guard mode == .bars else { return }
+    state.withLock { state in
+      guard !state.suspended else { return }
+      state.bars.removeAll()
+      draw(&state, force: true)
+      state.suspended = true
+    }
+  }
+
   /// Erases the bars (before the final messages).
   func finish() {
     guard mode == .bars else { return }
@@ -84,6 +97,7 @@ final class ProgressDisplay: Sendable {
   /// Redraws at most ten times a second: moves up over the previous bars and rewrites them.
   private func draw(_ state: inout State, force: Bool) {
     let now = DispatchTime.now().uptimeNanoseconds
+    guard !state.suspended else { return }
     guard force || now - state.lastDraw > 100_000_000 else { return }
     state.lastDraw = now
     var out = String(repeating: "\u{1B}[1A", count: state.linesDrawn) + "\r"

@@ -29,6 +29,8 @@ enum RunCommand {
                                  VALUE is JSON if it parses (3, true, [1,2]), else a string
       --json                     print a summary object on stdout (outputs with paths, dtypes,
                                  shapes; node timings; cache hits)
+      --print                    print the text outputs on stdout as `name: text`; text a node
+                                 writes piece by piece (an LLM's reply, a transcript) streams
       --threads N                worker threads for the whole run, kernels included
       --trace FILE               write a Chrome trace (chrome://tracing, Perfetto) of node timings
       --cache DIR                the node-output cache (default $XDG_CACHE_HOME/mmgraph or
@@ -55,11 +57,14 @@ enum RunCommand {
       valueOptions: CommandSupport.graphValueOptions.union([
         "out", "threads", "trace", "cache", "cache-limit", "progress",
       ]),
-      flagOptions: ["json", "no-cache"])
+      flagOptions: ["json", "no-cache", "print"])
     guard args.positionals.count == 1, let path = args.positionals.first else {
       throw UsageError("run takes one graph file, found \(args.positionals.count) arguments")
     }
     guard let outDirectory = args.string("out") else { throw UsageError("run needs --out DIR") }
+    if args.flag("print") && args.flag("json") {
+      throw UsageError("--print and --json both write to stdout; choose one")
+    }
     let threads = try args.int("threads", range: 1...4096)
     let progress = ProgressDisplay(mode: try ProgressDisplay.mode(for: args.string("progress")))
     let cache = try openCache(args)
@@ -69,7 +74,8 @@ enum RunCommand {
     if let threads { ThreadPool.configureShared(threads: threads) }
     let graph = cache?.prepare(loaded.graph, inputs: loaded.inputs).graph ?? loaded.graph
 
-    let events = RunEvents(progress: progress, cache: cache)
+    let printer = args.flag("print") ? TextPrinter(graph: graph, progress: progress) : nil
+    let events = RunEvents(progress: progress, cache: cache, printer: printer)
     let trace = args.string("trace").map { _ in ChromeTrace() }
     let observer: any RunObserver = trace.map { ObserverGroup([events, $0]) } ?? events
     let interrupt = InterruptHandler(events: events)
@@ -91,6 +97,7 @@ enum RunCommand {
       }
       return (output.name, value)
     }
+    printer?.finish(outputs)
     let written = try OutputWriter(directory: outDirectory).write(
       outputs, isCancelled: { events.isCancelled })
     if let trace, let tracePath = args.string("trace") {

@@ -27,6 +27,29 @@ import Testing
     }
   }
 
+  /// `--print` writes the reply on stdout as it is generated; `--progress json` carries the same
+  /// pieces as `partial` events, and their concatenation is the reply written to the file.
+  @Test func replyStreamsToStdoutAndAsEvents() throws {
+    let out = CLI.temporaryFolder("chat-stream")
+    let result = try CLI.run([
+      "run", "Graphs/chat.json", "--input", "prompt=Hello there", "--set", "model=Tests/Fixtures/llama/tiny",
+      "--set", "max_tokens=12", "--out", out, "--no-cache", "--print", "--progress", "json",
+    ])
+    #expect(result.code == 0, "\(result.stderr)")
+    let text = try String(contentsOfFile: out + "/answer.txt", encoding: .utf8)
+    #expect(!text.isEmpty)
+    #expect(result.stdout == "answer: \(text)\n", "\(result.stdout)")
+    var pieces = ""
+    for line in result.stderr.split(separator: "\n") where line.contains(#""event":"partial""#) {
+      let event = try CLI.json(String(line))
+      #expect(event["node"]?.string == "answer" && event["port"]?.string == "text")
+      pieces += event["text"]?.string ?? ""
+    }
+    #expect(pieces == text)
+    let both = try CLI.run(["run", "Graphs/chat.json", "--print", "--json", "--out", out])
+    #expect(both.code == 2 && both.stderr.contains("choose one"), "\(both.stderr)")
+  }
+
   @Test func missingModelAndOverflowAreClearErrors() throws {
     let out = CLI.temporaryFolder("chat-bad")
     let missing = try CLI.run([
