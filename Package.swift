@@ -55,7 +55,9 @@ let package = Package(
     .target(name: "MMGraph", dependencies: ["MMCore"]),
     .target(name: "MMRuntime", dependencies: ["MMCore", "MMGraph"]),
     .target(name: "MMChat", dependencies: ["MMCore"]),
-    .target(name: "MMTokenizers", dependencies: ["MMCore"]),
+    // zlib reads CLIP's gzipped BPE vocabulary (bpe_simple_vocab_16e6.txt.gz).
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .target(name: "MMTokenizers", dependencies: ["MMCore", "CZlib"]),
     .target(name: "MMLLM", dependencies: ["MMCore", "MMKernels", "MMWeights"], swiftSettings: kernelFlags),
     // Layers on the kernels (Linear, LayerNorm, attention, blocks) and the models built of them.
     .target(name: "MMNN", dependencies: ["MMCore", "MMKernels", "MMWeights"], swiftSettings: kernelFlags),

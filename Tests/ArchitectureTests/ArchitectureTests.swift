@@ -14,7 +14,7 @@ import Testing
     "MMRuntime": ["MMCore", "MMGraph"],
     "MMLLM": ["MMCore", "MMKernels", "MMWeights"],
     "MMChat": ["MMCore"],
-    "MMTokenizers": ["MMCore"],
+    "MMTokenizers": ["MMCore", "CZlib"],
     "MMNN": ["MMCore", "MMKernels", "MMWeights"],
     "MMModels": ["MMCore", "MMKernels", "MMWeights", "MMNN", "MMTokenizers"],
     // Plugins are keyed by their folder under Plugins/; no plugin imports another.
