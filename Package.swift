@@ -86,10 +86,32 @@ let package = Package(
       name: "LLMPlugin", dependencies: ["MMCore", "MMGraph", "MMWeights", "MMLLM", "MMTokenizers", "MMChat"],
       path: "Plugins/LLM", swiftSettings: kernelFlags),
     .target(
+      name: "SpeechPlugin", dependencies: ["MMCore", "MMGraph", "MMMediaIO", "MMModels"],
+      path: "Plugins/Speech", swiftSettings: kernelFlags),
+    .target(
+      name: "SentencePlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMNN", "MMTokenizers"],
+      path: "Plugins/Sentence", swiftSettings: kernelFlags),
+    .target(name: "SpacePlugin", dependencies: ["MMCore", "MMGraph", "MMWeights"], path: "Plugins/Space"),
+    .target(
+      name: "ImageBindPlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMNN"],
+      path: "Plugins/ImageBind",
+      swiftSettings: kernelFlags),
+    // Depth, thermal and IMU: modalities added on the public model API only (MMModels, MMNN).
+    .target(
+      name: "DepthPlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
+      path: "Plugins/Depth", swiftSettings: kernelFlags),
+    .target(
+      name: "ThermalPlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
+      path: "Plugins/Thermal", swiftSettings: kernelFlags),
+    .target(
+      name: "IMUPlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
+      path: "Plugins/IMU", swiftSettings: kernelFlags),
+    .target(
       name: "MMBuiltins",
       dependencies: [
         "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
-        "PointCloudPlugin", "LLMPlugin",
+        "PointCloudPlugin", "LLMPlugin", "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin",
+        "DepthPlugin", "ThermalPlugin", "IMUPlugin",
       ]),
 
     // MARK: The CLI
@@ -99,6 +121,7 @@ let package = Package(
       name: "mmgraph",
       dependencies: [
         "MMCore", "MMKernels", "MMWeights", "MMMediaIO", "MMGraph", "MMRuntime", "MMBuiltins", "MMLLM",
+        "MMModels",
       ],
       swiftSettings: kernelFlags,
       linkerSettings: [.unsafeFlags(["-Xlinker", "--export-dynamic"], .when(platforms: [.linux]))]),
@@ -128,7 +151,8 @@ let package = Package(
       name: "PluginTests",
       dependencies: [
         "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin", "PointCloudPlugin",
-        "MMGraph",
+        "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin", "DepthPlugin", "ThermalPlugin",
+        "IMUPlugin", "MMModels", "MMNN", "MMGraph", "MMMediaIO", "MMWeights",
         "MMCore", "MMTestSupport",
       ]),
     .testTarget(name: "MMChatTests", dependencies: ["MMChat", "MMCore"]),
@@ -138,6 +162,12 @@ let package = Package(
       swiftSettings: kernelFlags),
     .testTarget(
       name: "MMNNTests", dependencies: ["MMNN", "MMCore", "MMWeights", "MMTestSupport"],
+      swiftSettings: kernelFlags),
+    .testTarget(
+      name: "MMModelsTests",
+      dependencies: [
+        "MMModels", "MMNN", "MMCore", "MMKernels", "MMWeights", "MMTokenizers", "MMMediaIO", "MMTestSupport",
+      ],
       swiftSettings: kernelFlags),
     .testTarget(
       name: "ArchitectureTests", dependencies: [], path: "Tests/ArchitectureTests"),

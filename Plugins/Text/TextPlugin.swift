@@ -3,13 +3,13 @@ import MMCore
 import MMGraph
 import MMMediaIO
 
-/// Text inputs (`text.*`): the readers of `.txt` documents and `.json` values for `--input`, and
-/// splitting a document into lines. Registered through `MMBuiltins` before the point-cloud plugin,
+/// Text inputs (`text.*`): the readers of `.txt` documents and `.json` values for `--input`,
+/// splitting a document into lines, reading a folder of documents, prompt templates. Registered through `MMBuiltins` before the point-cloud plugin,
 /// so an untyped `.txt` input is text.
 public enum TextPlugin: NodePlugin {
   public static let name = "text"
 
-  public static let descriptors: [NodeDescriptor] = [linesDescriptor]
+  public static let descriptors: [NodeDescriptor] = [linesDescriptor, folderDescriptor, templateDescriptor]
 
   public static func register(into registry: inout NodeRegistry) throws(RegistryError) {
     for descriptor in descriptors { try registry.register(descriptor, from: name) }

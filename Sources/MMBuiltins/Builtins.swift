@@ -1,9 +1,16 @@
 import AudioPlugin
+import DepthPlugin
+import IMUPlugin
+import ImageBindPlugin
 import LLMPlugin
 import MMGraph
 import PointCloudPlugin
+import SentencePlugin
+import SpacePlugin
+import SpeechPlugin
 import TensorPlugin
 import TextPlugin
+import ThermalPlugin
 import VideoPlugin
 import VisionPlugin
 
@@ -14,7 +21,8 @@ public enum Builtins {
   public static var plugins: [any NodePlugin.Type] {
     [
       TensorPlugin.self, TextPlugin.self, AudioPlugin.self, VisionPlugin.self, VideoPlugin.self,
-      PointCloudPlugin.self, LLMPlugin.self,
+      PointCloudPlugin.self, LLMPlugin.self, SpeechPlugin.self, SentencePlugin.self, SpacePlugin.self,
+      ImageBindPlugin.self, DepthPlugin.self, ThermalPlugin.self, IMUPlugin.self,
     ]
   }
 

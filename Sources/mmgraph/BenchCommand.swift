@@ -5,7 +5,7 @@ import MMKernels
 /// `mmgraph bench KERNEL …`: times one kernel on random data and prints GFLOP/s.
 enum BenchCommand {
   static let help = """
-    USAGE: mmgraph bench <gemm|gemv|quant|attention|conv2d|scheduler|llm> [options]
+    USAGE: mmgraph bench <gemm|gemv|quant|attention|conv2d|scheduler|llm|whisper> [options]
 
     Times a kernel on seeded random data (warm-up, then repeats for at least --min-time seconds)
     and reports the best and median times. GFLOP/s are computed from the best time.
@@ -28,6 +28,10 @@ enum BenchCommand {
       --prompt P            prompt tokens processed in one step (default 128; llama-bench pp)
       --generate G          tokens decoded one at a time (default 64; llama-bench tg)
       --repetitions R       repeats of each, cache reset in between (default 3)
+    OPTIONS (whisper):
+      --model DIR           a Whisper folder (model.bin or model.safetensors, tokenizer.json)
+      --audio FILE          speech to transcribe (first 30 s; any rate, any channels)
+      --repetitions R       timed runs after one warm-up (default 3)
     OPTIONS (scheduler):
       --nodes N             length of the trivial-node chain (default 2000)
       --depth D --n N       two branches of D GEMMs of N³ each, 1 thread vs --threads
@@ -49,7 +53,7 @@ enum BenchCommand {
       valueOptions: [
         "m", "k", "n", "dtype", "threads", "min-time", "heads", "kv-heads", "seq", "head-dim",
         "batch", "cin", "cout", "size", "kernel", "stride", "padding", "nodes", "depth", "format",
-        "strategy", "model", "prompt", "generate", "repetitions",
+        "strategy", "model", "prompt", "generate", "repetitions", "audio",
       ],
       flagOptions: ["json", "trans-b", "causal"])
     if let threads = try args.int("threads") { ThreadPool.configureShared(threads: threads) }
@@ -59,6 +63,10 @@ enum BenchCommand {
     }
     if kernel == "llm" {
       try benchLLM(args)
+      return
+    }
+    if kernel == "whisper" {
+      try benchWhisper(args)
       return
     }
     if kernel == "scheduler" {
@@ -77,7 +85,8 @@ enum BenchCommand {
       result = try benchConv2d(args, minTime: minTime)
     default:
       throw UsageError(
-        "unknown kernel '\(kernel)': expected gemm, gemv, quant, attention, conv2d, scheduler or llm")
+        "unknown kernel '\(kernel)': expected gemm, gemv, quant, attention, conv2d, scheduler, llm or whisper"
+      )
     }
     result.fields["threads"] = .int(ThreadPool.shared.threadCount)
     print(args.flag("json") ? result.json : result.text)

@@ -68,6 +68,8 @@ enum GraphInputs {
       throw ValidationFailure("input '\(name)': no such file: \(path)")
     }
     guard !isDirectory.boolValue else {
+      // A text input takes a folder as its path (text.folder reads it), made absolute.
+      if declared == .text { return .text(URL(fileURLWithPath: path).standardizedFileURL.path) }
       throw ValidationFailure("input '\(name)': \(path) is a folder, expected a file")
     }
     guard let reader = registry.reader(forPath: path, declared: declared) else {

@@ -10,6 +10,7 @@ let commands: [(name: String, summary: String, run: ([String]) throws -> Void)] 
   ("plan", "show what a run would do: order, shapes, FLOPs, memory, cache hits", PlanCommand.run),
   ("dot", "print a graph as Graphviz dot", DotCommand.run),
   ("nodes", "list the node types: ports, types, options, examples", NodesCommand.run),
+  ("gallery", "embed each file of a folder, save the vectors for space.search", GalleryCommand.run),
   ("bench", "measure kernel speed (gemm, gemv, attention, conv2d)", BenchCommand.run),
 ]
 

@@ -25,12 +25,22 @@ import Testing
     "Video": ["MMCore", "MMGraph", "MMMediaIO"],
     "Vision": ["MMCore", "MMGraph", "MMMediaIO"],
     "LLM": ["MMCore", "MMGraph", "MMWeights", "MMLLM", "MMTokenizers", "MMChat"],
+    "Speech": ["MMCore", "MMGraph", "MMMediaIO", "MMModels"],
+    "Sentence": ["MMCore", "MMGraph", "MMModels", "MMNN", "MMTokenizers"],
+    "Space": ["MMCore", "MMGraph", "MMWeights"],
+    "ImageBind": ["MMCore", "MMGraph", "MMModels", "MMNN"],
+    // New modalities on the public model API only: MMModels, MMNN, MMGraph (+ core, weights).
+    "Depth": ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
+    "Thermal": ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
+    "IMU": ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
     "MMBuiltins": [
       "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
-      "PointCloudPlugin", "LLMPlugin",
+      "PointCloudPlugin", "LLMPlugin", "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin",
+      "DepthPlugin", "ThermalPlugin", "IMUPlugin",
     ],
     "mmgraph": [
       "MMCore", "MMKernels", "MMWeights", "MMMediaIO", "MMGraph", "MMRuntime", "MMBuiltins", "MMLLM",
+      "MMModels",
     ],
   ]
   static let toolchainModules: Set<String> = [
