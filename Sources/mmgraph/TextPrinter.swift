@@ -6,7 +6,8 @@ import Synchronization
 /// `mmgraph run --print`: the graph's text outputs on standard output as `name: text` lines.
 /// Text a node produces piece by piece (an LLM's reply, a transcript) is printed as it comes
 /// (`NodeContext.partial`), so the user watches the answer being written; the other text outputs
-/// are printed when the run ends. Files under `--out` are written either way.
+/// are printed when the run ends (a text of several lines below its name). Files under `--out`
+/// are written either way.
 final class TextPrinter: Sendable {
   private struct State {
     /// The output whose line is open (pieces printed, no newline yet).
@@ -53,7 +54,10 @@ final class TextPrinter: Sendable {
       if state.openLine != nil { write("\n") }
       state.openLine = nil
       for (name, value) in outputs where !state.streamed.contains(name) {
-        if case .text(let text) = value { write("\(name): \(text)\n") }
+        guard case .text(let text) = value else { continue }
+        // A text of several lines (a ranking, a table) starts on the line after its name.
+        let body = text.hasSuffix("\n") ? String(text.dropLast()) : text
+        write(body.contains("\n") ? "\(name):\n\(body)\n" : "\(name): \(body)\n")
       }
     }
   }

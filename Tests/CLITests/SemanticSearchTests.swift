@@ -116,7 +116,7 @@ import Testing
     ])
     #expect(result.code == 0, "\(result.stderr)")
     let first = String(format: "%.4f", search.ranking[0].1) + "  " + search.ranking[0].0
-    #expect(result.stdout.contains("ranking: " + first), "\(result.stdout)")
+    #expect(result.stdout.contains("ranking:\n" + first), "\(result.stdout)")
   }
 
   @Test func missingModelSaysHowToFetchIt() throws {
