@@ -21,6 +21,7 @@ let march: String? = {
 }()
 let kernelFlags: [SwiftSetting] =
   march.map { [.unsafeFlags(["-Xcc", "-march=\($0)"]), .define("MMGRAPH_MARCH_SET")] } ?? []
+let kernelCFlags: [CSetting] = march.map { [.unsafeFlags(["-march=\($0)"])] } ?? []
 
 let package = Package(
   name: "mmgraph",
@@ -41,7 +42,10 @@ let package = Package(
   targets: [
     // MARK: Libraries (one-way: MMCore ← MMKernels ← MMWeights)
     .target(name: "MMCore", swiftSettings: kernelFlags),
-    .target(name: "MMKernels", dependencies: ["MMCore"], swiftSettings: kernelFlags),
+    // Integer dot products for decoding (AVX2 byte multiply-adds Swift cannot reach); C, with a
+    // scalar fallback when built without AVX2. Only MMKernels imports it.
+    .target(name: "CKernels", cSettings: kernelCFlags),
+    .target(name: "MMKernels", dependencies: ["MMCore", "CKernels"], swiftSettings: kernelFlags),
     .target(name: "MMWeights", dependencies: ["MMCore"], swiftSettings: kernelFlags),
     .systemLibrary(
       name: "CSndFile", pkgConfig: "sndfile", providers: [.apt(["libsndfile1-dev"])]),
@@ -89,6 +93,9 @@ let package = Package(
       name: "SpeechPlugin", dependencies: ["MMCore", "MMGraph", "MMMediaIO", "MMModels"],
       path: "Plugins/Speech", swiftSettings: kernelFlags),
     .target(
+      name: "CLIPPlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMTokenizers"], path: "Plugins/CLIP",
+      swiftSettings: kernelFlags),
+    .target(
       name: "SentencePlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMNN", "MMTokenizers"],
       path: "Plugins/Sentence", swiftSettings: kernelFlags),
     .target(name: "SpacePlugin", dependencies: ["MMCore", "MMGraph", "MMWeights"], path: "Plugins/Space"),
@@ -111,7 +118,7 @@ let package = Package(
       dependencies: [
         "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
         "PointCloudPlugin", "LLMPlugin", "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin",
-        "DepthPlugin", "ThermalPlugin", "IMUPlugin",
+        "CLIPPlugin", "DepthPlugin", "ThermalPlugin", "IMUPlugin",
       ]),
 
     // MARK: The CLI
@@ -131,7 +138,7 @@ let package = Package(
       name: "MMTestSupport", dependencies: ["MMCore"], path: "Tests/MMTestSupport"),
     .testTarget(name: "MMCoreTests", dependencies: ["MMCore", "MMTestSupport"]),
     .testTarget(
-      name: "MMKernelsTests", dependencies: ["MMCore", "MMKernels", "MMTestSupport"],
+      name: "MMKernelsTests", dependencies: ["MMCore", "MMKernels", "CKernels", "MMTestSupport"],
       swiftSettings: kernelFlags),
     .testTarget(
       name: "MMWeightsTests", dependencies: ["MMCore", "MMWeights", "MMTestSupport"]),

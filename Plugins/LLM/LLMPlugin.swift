@@ -52,6 +52,11 @@ let chatDescriptor = NodeDescriptor(
       "seed", .int(range: 0...Int(Int32.max)), default: .number("0"), doc: "seed of the random draw"),
     OptionSpec("stop", .list(.string), default: .array([]), doc: "strings that end the reply"),
     OptionSpec("raw", .bool, default: .bool(false), doc: "feed the prompt as is, without the chat template"),
+    OptionSpec(
+      "activations", .choice(["f32", "int8"]), default: .string("f32"),
+      doc:
+        "decoding arithmetic for quantized weights: f32 (exact, transformers' numbers) or int8 (llama.cpp's scheme, ~1.7-2x faster)"
+    ),
   ],
   isPure: true,
   filesRead: { options in [options.string("model")] },
@@ -67,7 +72,8 @@ let chatDescriptor = NodeDescriptor(
     return ChatNode(
       modelPath: options.string("model"), context: options.int("context"), system: options.string("system"),
       maxTokens: options.int("max_tokens"), sampling: sampling,
-      stops: (options["stop"]?.elements ?? []).compactMap(\.string), raw: options.bool("raw"))
+      stops: (options["stop"]?.elements ?? []).compactMap(\.string), raw: options.bool("raw"),
+      int8Activations: options.string("activations") == "int8")
   })
 
 final class ChatNode: Node {
@@ -78,11 +84,12 @@ final class ChatNode: Node {
   let sampling: SamplingOptions
   let stops: [String]
   let raw: Bool
+  let int8Activations: Bool
 
   init(
     modelPath: String, context: Int, system: String, maxTokens: Int, sampling: SamplingOptions,
     stops: [String],
-    raw: Bool
+    raw: Bool, int8Activations: Bool
   ) {
     self.modelPath = modelPath
     self.context = context
@@ -91,6 +98,7 @@ final class ChatNode: Node {
     self.sampling = sampling
     self.stops = stops
     self.raw = raw
+    self.int8Activations = int8Activations
   }
 
   func process(_ context: NodeContext) throws -> ProcessResult {
@@ -119,6 +127,7 @@ final class ChatNode: Node {
       )
     }
     lm.model.reset()
+    lm.model.decodeActivations = int8Activations ? .int8 : .float32
     var sampler = try Sampler(sampling)
     var decoder = lm.tokenizer.streamingDecoder(skipSpecialTokens: true)
     var matcher = StopStringMatcher(stops)

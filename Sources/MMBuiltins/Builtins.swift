@@ -1,4 +1,5 @@
 import AudioPlugin
+import CLIPPlugin
 import DepthPlugin
 import IMUPlugin
 import ImageBindPlugin
@@ -22,7 +23,7 @@ public enum Builtins {
     [
       TensorPlugin.self, TextPlugin.self, AudioPlugin.self, VisionPlugin.self, VideoPlugin.self,
       PointCloudPlugin.self, LLMPlugin.self, SpeechPlugin.self, SentencePlugin.self, SpacePlugin.self,
-      ImageBindPlugin.self, DepthPlugin.self, ThermalPlugin.self, IMUPlugin.self,
+      ImageBindPlugin.self, CLIPPlugin.self, DepthPlugin.self, ThermalPlugin.self, IMUPlugin.self,
     ]
   }
 

@@ -168,9 +168,7 @@ func finishRow(
   if let bias {
     for j in 0..<count { row[j] += bias[j] }
   }
-  if activation != .identity {
-    for j in 0..<count { row[j] = activation.apply(row[j]) }
-  }
+  if activation != .identity { applyActivation(activation, row, count: count) }
 }
 
 /// k == 0: C = act(beta·C + bias).

@@ -99,7 +99,7 @@ enum LoadBF16: WideningLoad {
 
 /// sums[r] = Σ_p B[first + r][p] · x[p] for r < rows (B transposed: rows are contiguous).
 @inline(__always)
-private func dotRows<L: WideningLoad>(
+func dotRows<L: WideningLoad>(
   _ loader: L.Type,
   _ b: MatrixOperand, rows: Int, first: Int, k: Int, x: UnsafePointer<Float>, into sums: inout SIMD4<Float>
 ) {

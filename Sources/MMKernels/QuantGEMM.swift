@@ -14,13 +14,14 @@ import MMCore
 ///   dequantization is amortized over all m rows; W is never expanded whole.
 ///
 /// Every Y element is summed by one task in a fixed order: results do not depend on the thread
-/// count. F32, F16 and BF16 weights use `gemm`.
+/// count. F32, F16 and BF16 weights use `gemm`. `activations` applies to the GEMV rows only
+/// (`.int8`: 8-bit x and integer dot products, see `QuantizedActivations`).
 ///
 /// x: [m, k] with leading dimension `ldx` → y: [m, n] with leading dimension `ldy`.
 public func quantizedGEMM(
   m: Int, x: UnsafePointer<Float>, ldx: Int, w: QuantizedMatrix, y: UnsafeMutablePointer<Float>, ldy: Int,
   epilogue: GEMMEpilogue = GEMMEpilogue(), strategy: QuantizedGEMMStrategy = .automatic,
-  pool: ThreadPool = .shared
+  activations: QuantizedActivations = .float32, pool: ThreadPool = .shared
 ) {
   precondition(m >= 0, "quantizedGEMM: negative m")
   let n = w.rows
@@ -42,7 +43,10 @@ public func quantizedGEMM(
   }
   switch strategy == .automatic ? QuantizedGEMMStrategy.choice(m: m) : strategy {
   case .vectorPerRow, .automatic:
-    for i in 0..<m { quantizedGEMV(w, x: x + i * ldx, y: y + i * ldy, epilogue: epilogue, pool: pool) }
+    for i in 0..<m {
+      quantizedGEMV(
+        w, x: x + i * ldx, y: y + i * ldy, epilogue: epilogue, activations: activations, pool: pool)
+    }
   case .dequantizedRows:
     rowwiseGEMM(m: m, x: x, ldx: ldx, w: w, y: y, ldy: ldy, epilogue: epilogue, pool: pool)
   case .dequantizedPanels:

@@ -29,13 +29,20 @@ final class LlamaLinear: @unchecked Sendable {
   var inputs: Int { weight.columns }
 
   /// y[rows, outputs] = x[rows, inputs]·Wᵀ + b, or y += … when `accumulate` (a residual add).
+  /// `activations` applies to rows < 4 (the GEMV path; see `QuantizedActivations`).
   func apply(
     _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
-    pool: ThreadPool
+    activations: QuantizedActivations = .float32, pool: ThreadPool
   ) {
     quantizedGEMM(
       m: rows, x: x, ldx: inputs, w: weight, y: y, ldy: outputs,
-      epilogue: GEMMEpilogue(beta: accumulate ? 1 : 0, bias: bias.map { UnsafePointer($0) }), pool: pool)
+      epilogue: GEMMEpilogue(beta: accumulate ? 1 : 0, bias: bias.map { UnsafePointer($0) }),
+      activations: activations, pool: pool)
+  }
+
+  /// This layer as one product of a fused `quantizedGEMVs` call: y[outputs] = W·x + b.
+  func product(into y: UnsafeMutablePointer<Float>) -> QuantizedGEMVProduct {
+    QuantizedGEMVProduct(weight, y: y, epilogue: GEMMEpilogue(bias: bias.map { UnsafePointer($0) }))
   }
 
   /// Row `index` of W as f32 (an embedding lookup: one row dequantized, never the table).

@@ -7,12 +7,25 @@ import MMKernels
 public final class Linear: @unchecked Sendable {
   public let weight: StoredMatrix
   public let activation: Activation
+  /// W packed once for the GEMM micro-kernel (`packed: true`, f32/f16/bf16 weights): calls with
+  /// more than one row skip the per-call packing of W (the transformer encoders' GEMMs).
+  public let packedWeight: PackedB?
   private let biasValues: UnsafeMutablePointer<Float>?
 
-  public init(weight: StoredMatrix, bias: [Float]?, activation: Activation = .identity) {
+  /// `packed`: also keep W packed in f32 (4 bytes per weight more) for multi-row calls.
+  public init(weight: StoredMatrix, bias: [Float]?, activation: Activation = .identity, packed: Bool = false)
+  {
     precondition(bias == nil || bias!.count == weight.rows, "Linear: bias length")
     self.weight = weight
     self.activation = activation
+    let m = weight.matrix
+    if packed, let dtype = m.format.dtype {
+      packedWeight = PackedB(
+        k: m.columns, n: m.rows,
+        b: MatrixOperand(raw: m.base, dtype: dtype, ld: m.rowStride / dtype.byteSize, transposed: true))
+    } else {
+      packedWeight = nil
+    }
     if let bias {
       let pointer = UnsafeMutablePointer<Float>.allocate(capacity: bias.count)
       pointer.initialize(from: bias, count: bias.count)
@@ -36,6 +49,14 @@ public final class Linear: @unchecked Sendable {
     ldy: Int? = nil, accumulate: Bool = false, pool: ThreadPool = .shared
   ) {
     precondition(!accumulate || activation == .identity, "Linear: accumulate with an activation")
+    if let packedWeight, rows > 1 {
+      gemm(
+        m: rows, a: MatrixOperand(x, ld: ldx ?? inputs), packedB: packedWeight, c: y, ldc: ldy ?? outputs,
+        epilogue: GEMMEpilogue(
+          beta: accumulate ? 1 : 0, bias: biasValues.map { UnsafePointer($0) }, activation: activation),
+        pool: pool)
+      return
+    }
     quantizedGEMM(
       m: rows, x: x, ldx: ldx ?? inputs, w: weight.matrix, y: y, ldy: ldy ?? outputs,
       epilogue: GEMMEpilogue(

@@ -92,6 +92,31 @@ public struct MultiHeadAttention: Sendable {
     }
     let d = dim
     let result = Tensor(zeros: [batch * lq, d])
+    if context == nil, biasKV == nil, let fusedQKV {
+      // Self-attention without bias_kv: attend on the fused [B·L, 3d] projection in place (q, k
+      // and v are column ranges of its rows), with no copies into separate buffers.
+      let qkv = try fusedQKV(x3)
+      let mask = try keyMask.map { (m) throws(ModelError) in
+        try expandedMask(m, batch: batch, lq: lq, keys: lk)
+      }
+      let strided = AttentionLayout(headStride: headDim, rowStride: 3 * d)
+      let layout = AttentionLayout.tokenMajor(heads: heads, headDim: headDim)
+      let base = qkv.pointer(Float.self)
+      if !causal && keyMask == nil && lq >= 64 {
+        attendWithGEMMs(base, into: result.pointer(Float.self), batch: batch, length: lq)
+        return (batch, lq, result)
+      }
+      for b in 0..<batch {
+        let rows = base + b * lq * 3 * d
+        scaledDotProductAttention(
+          q: rows, k: rows + d, v: rows + 2 * d, out: result.pointer(Float.self) + b * lq * d, heads: heads,
+          kvHeads: heads, queryLength: lq, keyLength: lk, headDim: headDim, qLayout: strided,
+          kLayout: strided,
+          vLayout: strided, outLayout: layout, scale: scale, causal: causal,
+          mask: mask.map { .shared(UnsafePointer($0.pointer(Float.self) + b * lq * lk)) } ?? .none)
+      }
+      return (batch, lq, result)
+    }
     // Projections for the whole batch at once: Q [B·Lq, d]; K, V [B, keys, d] (room for bias_kv).
     let qBuffer: Tensor
     let kBuffer = Tensor(zeros: [batch, keys, d])
@@ -151,6 +176,47 @@ public struct MultiHeadAttention: Sendable {
         causal: causal, mask: attentionMask)
     }
     return (batch, lq, result)
+  }
+
+  /// Unmasked, non-causal self-attention on a fused qkv [B·L, 3d] as two GEMMs per (image, head):
+  /// S = scale·Q·Kᵀ [L, L], softmax by rows, O = S·V into the head's columns of out [B·L, d]. For
+  /// encoder lengths (ViT's 197 tokens) the GEMM micro-kernel beats the streaming attention kernel,
+  /// whose per-query dot products are load-bound; the scores fit in L2.
+  private func attendWithGEMMs(
+    _ qkv: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, batch: Int, length: Int
+  ) {
+    let d = dim
+    let hd = headDim
+    let alpha = scale ?? 1 / Float(hd).squareRoot()
+    let pool = ThreadPool.shared
+    pool.parallelFor(batch * heads) { task in
+      let (b, h) = (task / heads, task % heads)
+      let q = qkv + b * length * 3 * d + h * hd
+      let scores = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
+      defer { scores.deallocate() }
+      gemm(
+        m: length, n: length, k: hd, a: MatrixOperand(q, ld: 3 * d),
+        b: MatrixOperand(q + d, ld: 3 * d, transposed: true), c: scores, ldc: length,
+        epilogue: GEMMEpilogue(alpha: alpha), pool: pool)
+      softmaxRows(scores, scores, rows: length, cols: length, pool: pool)
+      gemm(
+        m: length, n: hd, k: length, a: MatrixOperand(scores, ld: length),
+        b: MatrixOperand(q + 2 * d, ld: 3 * d),
+        c: out + b * length * d + h * hd, ldc: d, pool: pool)
+    }
+  }
+
+  /// The key mask [batch, Lk] as one additive row per query: [batch, Lq, Lk].
+  private func expandedMask(_ mask: Tensor, batch: Int, lq: Int, keys: Int) throws(ModelError) -> Tensor {
+    let source = mask.contiguous()
+    let rows = Tensor(zeros: [batch, lq, keys])
+    for b in 0..<batch {
+      for i in 0..<lq {
+        (rows.pointer(Float.self) + (b * lq + i) * keys).update(
+          from: source.pointer(Float.self) + b * keys, count: keys)
+      }
+    }
+    return rows
   }
 
   private func batched(_ t: Tensor, width: Int, what: String) throws(ModelError) -> Tensor {

@@ -5,7 +5,7 @@ import MMKernels
 /// `mmgraph bench KERNEL …`: times one kernel on random data and prints GFLOP/s.
 enum BenchCommand {
   static let help = """
-    USAGE: mmgraph bench <gemm|gemv|quant|attention|conv2d|scheduler|llm|whisper> [options]
+    USAGE: mmgraph bench <gemm|gemv|quant|attention|conv2d|scheduler|llm|whisper|clip-vision> [options]
 
     Times a kernel on seeded random data (warm-up, then repeats for at least --min-time seconds)
     and reports the best and median times. GFLOP/s are computed from the best time.
@@ -19,6 +19,8 @@ enum BenchCommand {
       --format F            q4_0 (default), q4_1, q8_0, q4_k, q5_k, q6_k, q8_k, f16, bf16, f32
       --strategy S          automatic (default); gemv (one per row of X), rows (W rows
                             dequantized once), panels (W panels for the GEMM micro-kernel)
+      --activations A       f32 (default) or int8: x quantized to 8 bits per 32 for the GEMV
+                            (integer dot products on q4_0, q4_1, q8_0)
     OPTIONS (attention):
       --heads H --kv-heads G --seq L --head-dim D [--causal]
     OPTIONS (conv2d):
@@ -28,10 +30,15 @@ enum BenchCommand {
       --prompt P            prompt tokens processed in one step (default 128; llama-bench pp)
       --generate G          tokens decoded one at a time (default 64; llama-bench tg)
       --repetitions R       repeats of each, cache reset in between (default 3)
+      --activations A       f32 (default: exact decoding) or int8 (8-bit activations on
+                            Q4_0/Q4_1/Q8_0 weights with integer dot products, as llama.cpp)
     OPTIONS (whisper):
       --model DIR           a Whisper folder (model.bin or model.safetensors, tokenizer.json)
       --audio FILE          speech to transcribe (first 30 s; any rate, any channels)
       --repetitions R       timed runs after one warm-up (default 3)
+    OPTIONS (clip-vision):
+      --model DIR           a Hugging Face CLIP checkpoint folder (its vision tower is timed)
+      --batch B             images per call (default 1)
     OPTIONS (scheduler):
       --nodes N             length of the trivial-node chain (default 2000)
       --depth D --n N       two branches of D GEMMs of N³ each, 1 thread vs --threads
@@ -53,7 +60,7 @@ enum BenchCommand {
       valueOptions: [
         "m", "k", "n", "dtype", "threads", "min-time", "heads", "kv-heads", "seq", "head-dim",
         "batch", "cin", "cout", "size", "kernel", "stride", "padding", "nodes", "depth", "format",
-        "strategy", "model", "prompt", "generate", "repetitions", "audio",
+        "strategy", "model", "prompt", "generate", "repetitions", "audio", "activations",
       ],
       flagOptions: ["json", "trans-b", "causal"])
     if let threads = try args.int("threads") { ThreadPool.configureShared(threads: threads) }
@@ -67,6 +74,10 @@ enum BenchCommand {
     }
     if kernel == "whisper" {
       try benchWhisper(args)
+      return
+    }
+    if kernel == "clip-vision" {
+      try benchCLIPVision(args, minTime: minTime)
       return
     }
     if kernel == "scheduler" {
@@ -85,7 +96,7 @@ enum BenchCommand {
       result = try benchConv2d(args, minTime: minTime)
     default:
       throw UsageError(
-        "unknown kernel '\(kernel)': expected gemm, gemv, quant, attention, conv2d, scheduler, llm or whisper"
+        "unknown kernel '\(kernel)': expected gemm, gemv, quant, attention, conv2d, scheduler, llm, whisper or clip-vision"
       )
     }
     result.fields["threads"] = .int(ThreadPool.shared.threadCount)

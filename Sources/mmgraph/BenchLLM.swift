@@ -8,6 +8,8 @@ extension BenchCommand {
   /// `forward` from an empty cache. Generation: `--generate` one-token `forward` calls from an
   /// empty cache, each feeding the previous argmax. Each is repeated (cache reset in between)
   /// after one short warm-up; tokens per second from the best and the median repetition.
+  /// `--activations int8` decodes with 8-bit activations (`LlamaModel.decodeActivations`,
+  /// llama.cpp's scheme) instead of the default f32 ones.
   static func benchLLM(_ args: Arguments) throws {
     guard let path = args.string("model") else { throw UsageError("bench llm needs --model PATH.gguf") }
     let promptLength = try args.int("prompt", default: 128)!
@@ -23,6 +25,11 @@ extension BenchCommand {
         promptChunk: max(1, min(promptLength, 512)))
     } catch {
       throw UsageError("cannot load \(path): \(error)")
+    }
+    switch args.string("activations") ?? "f32" {
+    case "int8": model.decodeActivations = .int8
+    case "f32": model.decodeActivations = .float32
+    case let other: throw UsageError("--activations expects int8 or f32, found '\(other)'")
     }
     let vocab = model.configuration.vocabSize
     let prompt = (0..<promptLength).map { Int32(($0 * 7919 + 1) % vocab) }
@@ -60,6 +67,7 @@ extension BenchCommand {
       let fields: [String: JSONScalar] = [
         "op": .string("llm"), "model": .string(path), "threads": .int(threads),
         "prompt": .int(promptLength), "generate": .int(generate), "repetitions": .int(repetitions),
+        "activations": .string(model.decodeActivations == .int8 ? "int8" : "f32"),
         "prompt_tok_per_s": .double(pp.best), "prompt_tok_per_s_median": .double(pp.median),
         "generate_tok_per_s": .double(tg.best), "generate_tok_per_s_median": .double(tg.median),
       ]

@@ -5,7 +5,8 @@ extension BenchCommand {
   /// A quantized Linear layer: Y[m, n] = X[m, k]·Wᵀ with W[n, k] in `--format` (q4_0, q4_1,
   /// q8_0, q4_k, q5_k, q6_k, q8_k, f16, bf16, f32) by `quantizedGEMM`: m == 1 is the decoding
   /// GEMV; `--strategy gemv|rows|panels` forces one of the ways to compute m > 1 (else the
-  /// automatic choice). Reports GB/s of W read per call besides GFLOP/s.
+  /// automatic choice); `--activations int8` quantizes x to 8 bits for the GEMV rows (integer
+  /// dot products on Q4_0/Q4_1/Q8_0). Reports GB/s of W read per call besides GFLOP/s.
   static func benchQuant(_ args: Arguments, minTime: Double) throws -> BenchResult {
     let m = try args.int("m", default: 1)!
     let k = try args.int("k", default: 4096)!
@@ -24,6 +25,11 @@ extension BenchCommand {
     ]
     guard let strategy = strategies[strategyName] else {
       throw UsageError("--strategy expects automatic, gemv, rows or panels, found '\(strategyName)'")
+    }
+    let activationsName = args.string("activations") ?? "f32"
+    let activationChoices: [String: QuantizedActivations] = ["f32": .float32, "int8": .int8]
+    guard let activations = activationChoices[activationsName] else {
+      throw UsageError("--activations expects f32 or int8, found '\(activationsName)'")
     }
     try requireMemory([m, k], [n, k], [m, n])
     let rowBytes = format.rowByteCount(k)
@@ -53,7 +59,8 @@ extension BenchCommand {
       y.withUnsafeMutableBufferPointer { yp in
         measure(minTime: minTime) {
           quantizedGEMM(
-            m: m, x: xp.baseAddress!, ldx: k, w: w, y: yp.baseAddress!, ldy: n, strategy: strategy)
+            m: m, x: xp.baseAddress!, ldx: k, w: w, y: yp.baseAddress!, ldy: n, strategy: strategy,
+            activations: activations)
         }
       }
     }
@@ -62,7 +69,8 @@ extension BenchCommand {
       op: "quant", timing: timing, flops: 2 * Double(m) * Double(n) * Double(k),
       fields: [
         "format": .string(format.name), "m": .int(m), "k": .int(k), "n": .int(n),
-        "strategy": .string(strategyName), "weight_mib": .double(bytes / 1_048_576),
+        "strategy": .string(strategyName), "activations": .string(activationsName),
+        "weight_mib": .double(bytes / 1_048_576),
         "weight_gb_per_s": .double(bytes / timing.best / 1e9),
       ])
   }

@@ -7,7 +7,7 @@ import Testing
   /// Project modules each target may import (toolchain modules are always allowed).
   static let allowedImports: [String: Set<String>] = [
     "MMCore": [],
-    "MMKernels": ["MMCore"],
+    "MMKernels": ["MMCore", "CKernels"],
     "MMWeights": ["MMCore"],
     "MMMediaIO": ["MMCore", "MMKernels", "MMWeights", "CSndFile", "CImageCodecs"],
     "MMGraph": ["MMCore"],
@@ -29,6 +29,7 @@ import Testing
     "Sentence": ["MMCore", "MMGraph", "MMModels", "MMNN", "MMTokenizers"],
     "Space": ["MMCore", "MMGraph", "MMWeights"],
     "ImageBind": ["MMCore", "MMGraph", "MMModels", "MMNN"],
+    "CLIP": ["MMCore", "MMGraph", "MMModels", "MMTokenizers"],
     // New modalities on the public model API only: MMModels, MMNN, MMGraph (+ core, weights).
     "Depth": ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
     "Thermal": ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
@@ -36,7 +37,7 @@ import Testing
     "MMBuiltins": [
       "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
       "PointCloudPlugin", "LLMPlugin", "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin",
-      "DepthPlugin", "ThermalPlugin", "IMUPlugin",
+      "CLIPPlugin", "DepthPlugin", "ThermalPlugin", "IMUPlugin",
     ],
     "mmgraph": [
       "MMCore", "MMKernels", "MMWeights", "MMMediaIO", "MMGraph", "MMRuntime", "MMBuiltins", "MMLLM",

@@ -1,5 +1,6 @@
 import Foundation
 import MMCore
+import MMKernels
 import MMLLM
 import MMTestSupport
 import Testing
@@ -16,11 +17,18 @@ struct LlamaParityTests {
     ("llama3-f16.gguf", "llama3", 1e-4),  // GGUF F16 with rope_freqs.weight
   ]
 
-  static func load(_ checkpoint: String, promptChunk: Int = 64) throws -> LlamaModel {
+  /// The exactness tests use `.float32` decoding activations (the default): every path then
+  /// agrees to f32 rounding (`LlamaInt8DecodingTests` covers `.int8`).
+  static func load(
+    _ checkpoint: String, promptChunk: Int = 64, activations: QuantizedActivations = .float32
+  ) throws -> LlamaModel {
     let path = try LlamaFiles.fixture(checkpoint)
-    return checkpoint.hasSuffix(".gguf")
+    let model =
+      checkpoint.hasSuffix(".gguf")
       ? try LlamaModel(gguf: path, promptChunk: promptChunk)
       : try LlamaModel(directory: path, promptChunk: promptChunk)
+    model.decodeActivations = activations
+    return model
   }
 
   @Test(arguments: checkpoints.indices)
