@@ -93,7 +93,8 @@ let package = Package(
       name: "SpeechPlugin", dependencies: ["MMCore", "MMGraph", "MMMediaIO", "MMModels"],
       path: "Plugins/Speech", swiftSettings: kernelFlags),
     .target(
-      name: "CLIPPlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMTokenizers"], path: "Plugins/CLIP",
+      name: "CLIPPlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMTokenizers"],
+      path: "Plugins/CLIP",
       swiftSettings: kernelFlags),
     .target(
       name: "SentencePlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMNN", "MMTokenizers"],

@@ -1,6 +1,7 @@
+import MMCore
+
 // Not re-exported: clients of MMKernels (out-of-tree plugins) never need the C module.
 @_implementationOnly import CKernels
-import MMCore
 
 /// How a decoding GEMV on a block-format weight treats its activation vector x.
 public enum QuantizedActivations: Sendable, Equatable, CaseIterable {
