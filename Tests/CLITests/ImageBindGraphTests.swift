@@ -87,7 +87,6 @@ import Testing
     #expect(
       wrong.code == 1 && wrong.stderr.contains("modality_preprocessors.vision.rgbt_stem.proj.1.weight")
         && wrong.stderr.contains("[64, 3, 2, 14, 14]"), "\(wrong.stderr)")
-    #expect(CLI.files(in: out).isEmpty)
   }
 }
 
@@ -125,9 +124,10 @@ import Testing
     #expect(scale.count == 1 && abs(scale[0] - 19.3) < 0.05)
   }
 
-  /// Text is tokenized with the vocabulary option (here the 10k-merge fixture, whose
-  /// `<|startoftext|>` is 10512): the tiny model's 1000-row embedding then refuses that id, naming
-  /// it — the text reached the model as ImageBind's ids. A missing vocabulary is named with where to get it.
+  /// Text is tokenized with the vocabulary option (here the committed 10k-merge CLIP BPE, whose
+  /// 10,514 tokens are the tiny model's text vocabulary): "a dog" gives ImageBind's embedding of
+  /// SimpleTokenizer's ids on the same file (graphs.json). A missing vocabulary is named with
+  /// where to get it.
   @Test func textIsTokenizedForTheModel() throws {
     let out = CLI.temporaryFolder("imagebind-text2")
     let tokenized = try CLI.run([
@@ -135,18 +135,44 @@ import Testing
       ImageBindGraphTests.weights,
       "--set", "vocabulary=Tests/Fixtures/clip/tokenizer/bpe_10k.txt.gz", "--out", out, "--no-cache",
     ])
-    #expect(
-      tokenized.code == 1 && tokenized.stderr.contains("token id 10512")
-        && tokenized.stderr.contains("0..<1000"),
-      "\(tokenized.stderr)")
-    let missing = try CLI.run([
-      "run", "Graphs/imagebind-embed-text.json", "--input", "caption=a dog", "--set",
-      ImageBindGraphTests.weights,
-      "--out", out, "--no-cache",
-    ])
+    #expect(tokenized.code == 0, "\(tokenized.stderr)")
+    let golden = (try ImageBindSpaceGraphTests.goldens()["text"]?["a dog"]?.elements ?? []).map {
+      Float($0.double ?? .nan)
+    }
+    let vectors = try CLI.npy(out + "/embedding.npy")
+    #expect(vectors.shape == [1, 16])
+    let error = ImageBindGraphTests.maxError(vectors.floats(), golden)
+    print("imagebind text graph ('a dog'): max |Δ| \(error)")
+    #expect(error <= 1e-4, "max |Δ| \(error)")
+    // Without the option, the vocabulary `Scripts/fetch-models.sh clip-bpe` puts in the models
+    // folder is used (here a models folder holding the small BPE under the real file's name).
+    let models = CLI.temporaryFolder("imagebind-models")
+    try FileManager.default.createDirectory(atPath: models + "/clip-bpe", withIntermediateDirectories: true)
+    try FileManager.default.copyItem(
+      atPath: CLI.path("Tests/Fixtures/clip/tokenizer/bpe_10k.txt.gz"),
+      toPath: models + "/clip-bpe/bpe_simple_vocab_16e6.txt.gz")
+    let fetched = CLI.temporaryFolder("imagebind-text4")
+    let found = try CLI.run(
+      [
+        "run", "Graphs/imagebind-embed-text.json", "--input", "caption=a dog", "--set",
+        ImageBindGraphTests.weights, "--out", fetched, "--no-cache",
+      ], environment: ["MMGRAPH_MODELS": models])
+    #expect(found.code == 0, "\(found.stderr)")
+    if found.code == 0 {
+      #expect(try CLI.npy(fetched + "/embedding.npy").floats() == vectors.floats())
+    }
+    // Neither the option, nor a file beside the weights, nor a fetched one: named, with the fix.
+    let none = CLI.temporaryFolder("imagebind-text3")
+    let missing = try CLI.run(
+      [
+        "run", "Graphs/imagebind-embed-text.json", "--input", "caption=a dog", "--set",
+        ImageBindGraphTests.weights, "--out", none, "--no-cache",
+      ], environment: ["MMGRAPH_MODELS": CLI.temporaryFolder("imagebind-no-models")])
     #expect(
       missing.code == 1 && missing.stderr.contains("bpe_simple_vocab_16e6.txt.gz")
-        && missing.stderr.contains("no CLIP vocabulary"), "\(missing.stderr)")
-    #expect(CLI.files(in: out).isEmpty)
+        && missing.stderr.contains("no CLIP vocabulary")
+        && missing.stderr.contains("fetch-models.sh clip-bpe"),
+      "\(missing.stderr)")
+    #expect(CLI.files(in: none).isEmpty)
   }
 }

@@ -7,8 +7,8 @@ import Testing
 /// CLIPTokenizer against ImageBind's `SimpleTokenizer` and Hugging Face's `CLIPTokenizer` on a
 /// corpus of tricky strings (Tests/Goldens/clip/tokenizer.json, Scripts/goldens/clip_tokenizer.py).
 /// The committed vocabulary is the first 10,000 merges of `bpe_simple_vocab_16e6.txt.gz`; the full
-/// one is checked when `MMGRAPH_CLIP_BPE` or `$MMGRAPH_MODELS/imagebind/bpe_simple_vocab_16e6.txt.gz`
-/// names it.
+/// one is checked when `MMGRAPH_CLIP_BPE` names it or it is in the models folder
+/// (`$MMGRAPH_MODELS/clip-bpe/`, fetched by `bash Scripts/fetch-models.sh clip-bpe`, or `imagebind/`).
 @Suite("CLIP tokenizer") struct CLIPTokenizerTests {
   static func clipFixture(_ name: String) -> String {
     TokenizerFixtures.packageRoot.appendingPathComponent("Tests/Fixtures/clip/tokenizer/\(name)").path
@@ -102,12 +102,15 @@ import Testing
   @Test func fullVocabularyWhenPresent() throws {
     let environment = ProcessInfo.processInfo.environment
     let candidates = [
-      environment["MMGRAPH_CLIP_BPE"], TokenizerFixtures.model("imagebind/bpe_simple_vocab_16e6.txt.gz"),
+      environment["MMGRAPH_CLIP_BPE"], TokenizerFixtures.model("clip-bpe/bpe_simple_vocab_16e6.txt.gz"),
+      TokenizerFixtures.model("imagebind/bpe_simple_vocab_16e6.txt.gz"),
     ]
     guard
       let path = candidates.compactMap({ $0 }).first(where: { FileManager.default.fileExists(atPath: $0) })
     else {
-      print("note: full CLIP vocabulary absent (set MMGRAPH_CLIP_BPE); checked the 10k-merge fixture only")
+      print(
+        "note: full CLIP vocabulary absent (bash Scripts/fetch-models.sh clip-bpe, or set MMGRAPH_CLIP_BPE); checked the 10k-merge fixture only"
+      )
       return
     }
     let goldens = try Self.goldens("full")

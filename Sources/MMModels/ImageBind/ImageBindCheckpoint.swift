@@ -105,7 +105,7 @@ public final class ImageBindCheckpoint: Sendable {
         throw .configuration(
           source: path,
           problem:
-            "no CLIP vocabulary (copy ImageBind's imagebind/bpe/\(Self.vocabularyFileName) here, or convert with --bpe)"
+            "no CLIP vocabulary (copy ImageBind's imagebind/bpe/\(Self.vocabularyFileName) here, convert with --bpe, or fetch it: bash Scripts/fetch-models.sh clip-bpe)"
         )
       }
       do { tokenizer = try CLIPTokenizer(contentsOfGzip: path, cleanup: .openAI) } catch {

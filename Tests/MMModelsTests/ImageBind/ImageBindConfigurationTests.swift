@@ -34,7 +34,8 @@ struct ImageBindConfigurationTests {
     #expect(tiny.vision == ImageBindTrunkSizes(embedDim: 32, blocks: 2, heads: 4))
     #expect(tiny.audio == ImageBindTrunkSizes(embedDim: 24, blocks: 2, heads: 2))
     #expect(tiny.depth == ImageBindTrunkSizes(embedDim: 16, blocks: 2, heads: 2))
-    #expect(tiny.textVocabularySize == 1000 && tiny.textContextLength == 77)
+    // The text vocabulary of the committed small CLIP BPE (10,000 merges): 256 + 256 + 10,000 + 2.
+    #expect(tiny.textVocabularySize == 10514 && tiny.textContextLength == 77)
     // Keys left out take imagebind_huge's values.
     #expect(try Self.parse("{}") == .huge)
   }
@@ -115,8 +116,8 @@ struct ImageBindConfigurationTests {
     let configuration = try ImageBindFiles.configuration()
     let text = try ImageBindEncoder.text(try ImageBindFiles.weights(), configuration: configuration)
     var ids = [Float](repeating: 0, count: 77)
-    ids[0] = 998
-    ids[1] = 1000
+    ids[0] = 10512
+    ids[1] = 10514
     #expect(throws: ModelError.self) { try text(Tensor(ids, shape: [1, 77])) }
     #expect(throws: ModelError.self) { try text(Tensor(zeros: [1, 76])) }
     let vision = try ImageBindEncoder.vision(try ImageBindFiles.weights(), configuration: configuration)
