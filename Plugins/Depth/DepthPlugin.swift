@@ -5,7 +5,7 @@ import MMModels
 import MMNN
 
 /// `imagebind.depth`: ImageBind's depth encoder as a node, added without touching the core —
-/// its preprocessor (DepthPreprocessor.swift) and this node use only the public API of
+/// its encoder (DepthEncoder.swift) and this node use only the public API of
 /// MMModels, MMNN and MMGraph. Registered through `MMBuiltins`.
 public enum DepthPlugin: NodePlugin {
   public static let name = "depth"

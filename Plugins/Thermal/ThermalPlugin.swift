@@ -5,7 +5,7 @@ import MMModels
 import MMNN
 
 /// `imagebind.thermal`: ImageBind's thermal encoder as a node, added without touching the core —
-/// its preprocessor (ThermalPreprocessor.swift) and this node use only the public API of
+/// its encoder (ThermalEncoder.swift) and this node use only the public API of
 /// MMModels, MMNN and MMGraph. Registered through `MMBuiltins`.
 public enum ThermalPlugin: NodePlugin {
   public static let name = "thermal"

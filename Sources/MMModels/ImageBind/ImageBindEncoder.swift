@@ -7,7 +7,8 @@ import MMWeights
 /// One ImageBind modality end to end, ImageBind's four stages with its checkpoint names:
 /// `modality_preprocessors.<m>` → `modality_trunks.<m>` → `modality_heads.<m>` →
 /// `modality_postprocessors.<m>`. `vision`, `audio` and `text` are built here; other modalities
-/// (depth, thermal, IMU: their plugins) bring their own preprocessor and reuse the rest.
+/// (depth, thermal, IMU: their plugins) assemble theirs from the public pieces (a one-channel
+/// `ImageBindSingleChannelPreprocessor`, or their own `ImageBindPreprocessor`) and reuse the rest.
 ///
 /// Named intermediates (`ActivationTrace`): `<name>.preprocessor` [N, L, D],
 /// `<name>.trunk.pre`, `<name>.trunk.blocks.K` [N, L, D], `<name>.head` [N, E],
@@ -61,7 +62,7 @@ public struct ImageBindEncoder: Sendable {
     let root = ParameterScope(store)
     return ImageBindEncoder(
       name: "audio",
-      preprocessor: try ImageBindAudioPreprocessor(
+      preprocessor: try ImageBindSingleChannelPreprocessor.audio(
         root.child("modality_preprocessors.audio"), configuration: c),
       trunk: try ImageBindTransformer(
         root.child("modality_trunks.audio"), sizes: c.audio, preLayerNorm: false, biasKV: true),

@@ -143,24 +143,44 @@ public struct ImageBindVisionPreprocessor: ImageBindPreprocessor {
   }
 }
 
-/// `modality_preprocessors.audio` (`AudioPreprocessor`): `Conv2d(1, D, kernel 16, stride 10,
-/// bias=False)` over the log-mel spectrogram (`rgbt_stem.proj`), LayerNorm (eps 1e-5,
-/// `rgbt_stem.norm_layer`), CLS token, learned positions.
+/// ImageBind's `RGBDTPreprocessor` on one input channel — the audio, depth and thermal stems:
+/// `Conv2d(1, D, kernel, stride, bias=False)` (`<stem>.proj`), LayerNorm (eps 1e-5,
+/// `<stem>.norm_layer`), CLS token, learned positions (`pos_embedding_helper.pos_embed`).
+/// Audio: stem `rgbt_stem`, kernel 16, stride 10 over the log-mel spectrogram; depth: `depth_stem`,
+/// thermal: `rgbt_stem`, kernel = stride = 16 (their plugins build it with their own names).
 ///
-/// input: [batch, 1, mel bins, frames] → [batch, 1 + patches, D]
-public struct ImageBindAudioPreprocessor: ImageBindPreprocessor {
+/// input: [batch, 1, H, W] → [batch, 1 + patches, D]
+public struct ImageBindSingleChannelPreprocessor: ImageBindPreprocessor {
+  public let modality: String
   public let stem: Conv
   public let norm: LayerNorm
   public let classAndPositions: ImageBindClassAndPositions
+  /// The names of the two spatial axes, for messages ("mel bins, frames").
+  public let axes: String
 
-  public init(_ scope: ParameterScope, configuration c: ImageBindConfiguration) throws(ModelError) {
-    let d = c.audio.embedDim
+  public init(
+    _ scope: ParameterScope, modality: String, stem stemName: String, dim: Int, kernel: Int, stride: Int,
+    patches: Int, axes: String = "H, W"
+  ) throws(ModelError) {
+    self.modality = modality
+    self.axes = axes
     stem = try scope.conv(
-      "rgbt_stem.proj", inChannels: 1, outChannels: d, kernel: [c.audioKernel, c.audioKernel],
-      stride: [c.audioStride, c.audioStride], bias: false)
-    norm = try scope.layerNorm("rgbt_stem.norm_layer", dim: d)
+      "\(stemName).proj", inChannels: 1, outChannels: dim, kernel: [kernel, kernel],
+      stride: [stride, stride],
+      bias: false)
+    norm = try scope.layerNorm("\(stemName).norm_layer", dim: dim)
     classAndPositions = try ImageBindClassAndPositions(
-      scope, positionsName: "pos_embedding_helper.pos_embed", patches: c.audioPatches, dim: d)
+      scope, positionsName: "pos_embedding_helper.pos_embed", patches: patches, dim: dim)
+  }
+
+  /// `modality_preprocessors.audio` (`AudioPreprocessor`).
+  public static func audio(_ scope: ParameterScope, configuration c: ImageBindConfiguration)
+    throws(ModelError)
+    -> ImageBindSingleChannelPreprocessor
+  {
+    try ImageBindSingleChannelPreprocessor(
+      scope, modality: "audio", stem: "rgbt_stem", dim: c.audio.embedDim, kernel: c.audioKernel,
+      stride: c.audioStride, patches: c.audioPatches, axes: "mel bins, frames")
   }
 
   public var embedDim: Int { stem.outChannels }
@@ -169,10 +189,10 @@ public struct ImageBindAudioPreprocessor: ImageBindPreprocessor {
   public func callAsFunction(_ input: Tensor) throws(ModelError) -> ImageBindTokens {
     guard input.dtype == .f32, input.rank == 4, input.shape[1] == 1 else {
       throw .invalidInput(
-        "audio expects [batch, 1, mel bins, frames] f32, got \(input.dtype) \(shapeText(input.shape))")
+        "\(modality) expects [batch, 1, \(axes)] f32, got \(input.dtype) \(shapeText(input.shape))")
     }
     let patches = norm(try stem(input).patchTokens())
-    return ImageBindTokens(tokens: try classAndPositions(patches, modality: "audio"))
+    return ImageBindTokens(tokens: try classAndPositions(patches, modality: modality))
   }
 }
 
