@@ -18,7 +18,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 THREADS=${THREADS:-"1 2"}
 REPS=${REPS:-3}
-PYTHON=${PYTHON:-/work/venv/bin/python}
+PYTHON=${PYTHON:-$([ -x /work/venv/bin/python ] && echo /work/venv/bin/python || echo python3)}
 if [ -z "${MMGRAPH:-}" ]; then
   (cd "$ROOT" && swift build -c release --product mmgraph >&2)
   MMGRAPH="$ROOT/.build/release/mmgraph"

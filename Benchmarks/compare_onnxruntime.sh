@@ -14,7 +14,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PYTHON=${PYTHON:-/work/venv/bin/python}
+PYTHON=${PYTHON:-$([ -x /work/venv/bin/python ] && echo /work/venv/bin/python || echo python3)}
 THREADS=${THREADS:-"1 2"}
 ROUNDS=${ROUNDS:-3}
 MIN_TIME=${MIN_TIME:-5}
