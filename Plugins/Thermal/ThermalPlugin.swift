@@ -49,19 +49,17 @@ final class ThermalNode: Node {
 
   func process(_ context: NodeContext) throws -> ProcessResult {
     let input = try context.tensor("in")
-    let batch = input.rank == 3 ? try input.contiguous().reshaped([1] + input.shape) : input
     let encoder: ImageBindEncoder
-    let output: Tensor
+    let vectors: Tensor
     do {
-      let checkpoint = try ImageBindCheckpoint.shared(weights, configurationPath: config)
-      encoder = try checkpoint.encoder("thermal") { (store, c) throws(ModelError) in
-        try .thermal(store, configuration: c)
+      encoder = try ImageBindCheckpoint.shared(weights, configurationPath: config).encoder("thermal") {
+        (store, c) throws(ModelError) in try .thermal(store, configuration: c)
       }
-      output = try encoder(batch)
+      vectors = try encoder.unitEmbeddings(input)
     } catch {
       throw NodeFailure("\(context.nodeName): \(error)")
     }
-    context.emit("out", .embedding(Embedding(vectors: output.unitRows(), space: "imagebind", form: .unit)))
+    context.emit("out", .embedding(Embedding(vectors: vectors, space: "imagebind", form: .unit)))
     context.emit("logit_scale", .tensor(Tensor([encoder.postprocessor.logitScale ?? 1], shape: [1])))
     return .done
   }

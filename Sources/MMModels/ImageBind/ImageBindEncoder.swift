@@ -166,6 +166,17 @@ public struct ImageBindEncoder: Sendable {
   }
 }
 
+extension ImageBindEncoder {
+  /// One item [item…] or a batch [N, item…] → unit embeddings [N, E]: a batch axis is added to a
+  /// single item (its rank is the preprocessor's `itemRank`), and the rows are L2-normalized (the
+  /// audio, depth, thermal and IMU postprocessors scale after normalizing).
+  public func unitEmbeddings(_ input: Tensor) throws(ModelError) -> Tensor {
+    let batch =
+      input.rank == preprocessor.itemRank ? try input.contiguous().reshapedForModel([1] + input.shape) : input
+    return try self(batch).unitRows()
+  }
+}
+
 extension Tensor {
   /// `reshaped` as a ModelError (shapes computed by the model, checked before).
   func reshapedForModel(_ shape: [Int]) throws(ModelError) -> Tensor {
