@@ -71,20 +71,15 @@ public final class LlamaModel {
   private let scratch: LlamaScratch
 
   /// A Hugging Face checkpoint directory: config.json and model.safetensors (or a sharded
-  /// index).
+  /// index) of a LlamaForCausalLM, or of a LLaVA / BLIP-2 / InstructBLIP checkpoint whose text
+  /// model is a LLaMA (`LlamaCheckpointDirectory`).
   public convenience init(
     directory: String, maxSequenceLength: Int? = nil, promptChunk: Int = 64, pool: ThreadPool = .shared
   ) throws(LlamaError) {
-    let configuration = try LlamaConfiguration(configPath: directory)
-    let store: any WeightStore
-    do {
-      store = try openWeightStore(path: directory)
-    } catch {
-      throw .weights(error.description)
-    }
+    let checkpoint = try LlamaCheckpointDirectory(directory: directory)
     try self.init(
-      configuration: configuration, checkpoint: .huggingFace(store), maxSequenceLength: maxSequenceLength,
-      promptChunk: promptChunk, pool: pool)
+      configuration: checkpoint.configuration, checkpoint: .huggingFace(checkpoint.weights),
+      maxSequenceLength: maxSequenceLength, promptChunk: promptChunk, pool: pool)
   }
 
   /// A GGUF file (general.architecture llama or qwen2).
