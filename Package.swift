@@ -115,11 +115,14 @@ let package = Package(
       name: "IMUPlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
       path: "Plugins/IMU", swiftSettings: kernelFlags),
     .target(
+      name: "NExTGPTPlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMWeights"],
+      path: "Plugins/NExTGPT", swiftSettings: kernelFlags),
+    .target(
       name: "MMBuiltins",
       dependencies: [
         "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
         "PointCloudPlugin", "LLMPlugin", "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin",
-        "CLIPPlugin", "DepthPlugin", "ThermalPlugin", "IMUPlugin",
+        "CLIPPlugin", "DepthPlugin", "ThermalPlugin", "IMUPlugin", "NExTGPTPlugin",
       ]),
 
     // MARK: The CLI

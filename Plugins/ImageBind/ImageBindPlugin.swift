@@ -42,6 +42,11 @@ let embeddingOutputs: [PortSpec] = [
   PortSpec(
     "logit_scale", .tensor(dtype: .f32, shape: [.fixed(1)]),
     doc: "ImageBind's multiplier after normalization (text: learned; audio 20, vision 1)"),
+  PortSpec(
+    "raw", .embedding(space: "imagebind", dimension: nil, form: .raw),
+    doc:
+      "[count, E] ImageBind's own output (`model(inputs)[modality]`: postprocessed, scaled, the clips' mean), as NExT-GPT's projection takes it"
+  ),
 ]
 
 /// `~/` expanded; `MMGRAPH_MODELS` replaces the default models folder.
@@ -105,6 +110,7 @@ final class EncoderNode: Node {
     if context.isCancelled { return .done }
     context.emit("out", .embedding(Embedding(vectors: output.unitRows(), space: "imagebind", form: .unit)))
     context.emit("logit_scale", .tensor(Tensor([model.postprocessor.logitScale ?? 1], shape: [1])))
+    context.emit("raw", .embedding(Embedding(vectors: output, space: "imagebind", form: .raw)))
     return .done
   }
 }

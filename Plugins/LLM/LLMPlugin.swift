@@ -16,9 +16,16 @@ public enum LLMPlugin: NodePlugin {
   }
 }
 
-/// prompt (+ system) → text: the model's reply, and tokens: its ids. The prompt is rendered with
-/// the model's chat template (a user turn after an optional system turn, then the generation
-/// prompt); generation stops at an end-of-turn token, a stop string or `max_tokens`.
+/// prompt (+ system, + media) → text: the model's reply, and tokens: its ids. The prompt is
+/// rendered with the model's chat template (a user turn after an optional system turn, then the
+/// generation prompt); generation stops at an end-of-turn token, a stop string or `max_tokens`.
+///
+/// Media (`media`, `media2`, … `media8`: a connector's soft tokens [n, hidden]) take the place
+/// of the placeholders in the prompt, in order (`MediaPrompt`); for a gated cross-attention model
+/// (Idefics) they are [latents, vision width] images its cross-attention layers attend to, the
+/// placeholder tokens staying in the prompt. Widths are checked when the graph loads; the
+/// placeholder count and the context are checked before the run starts (`preflight`), with the
+/// prompt when it is a graph input.
 let chatDescriptor = NodeDescriptor(
   type: "llm.chat",
   doc:
@@ -29,7 +36,14 @@ let chatDescriptor = NodeDescriptor(
   inputs: [
     PortSpec("prompt", .text, doc: "the user's message"),
     PortSpec("system", .text, doc: "a system message (overrides the option)", optional: true),
-  ],
+  ]
+    + mediaPorts.enumerated().map { i, port in
+      PortSpec(
+        port, .tensor(dtype: .f32, shape: [.symbol("n\(i + 1)"), .symbol("width")]),
+        doc: i == 0
+          ? "soft tokens [n, hidden] of a connector, in place of the first placeholder (Idefics: an image's [latents, width])"
+          : "in place of placeholder \(i + 1)", optional: true)
+    },
   outputs: [
     PortSpec("text", .text, doc: "the reply, without the end-of-turn token or stop string"),
     PortSpec("tokens", .tokens, doc: "the generated token ids"),
@@ -53,13 +67,21 @@ let chatDescriptor = NodeDescriptor(
     OptionSpec("stop", .list(.string), default: .array([]), doc: "strings that end the reply"),
     OptionSpec("raw", .bool, default: .bool(false), doc: "feed the prompt as is, without the chat template"),
     OptionSpec(
+      "format", .string, default: .string("{prompt}"),
+      doc: "the user message around the prompt input, e.g. \"Question: {prompt} Answer:\" (BLIP-2)"),
+    OptionSpec(
+      "placeholder", .string, default: .string("<image>"),
+      doc: "where each medium goes in the prompt: a token of the vocabulary or any text"),
+    OptionSpec(
       "activations", .choice(["f32", "int8"]), default: .string("f32"),
       doc:
         "decoding arithmetic for quantized weights: f32 (exact, transformers' numbers) or int8 (llama.cpp's scheme, ~1.7-2x faster)"
     ),
   ],
+  typeRule: chatTypeRule,
   isPure: true,
   filesRead: { options in [options.string("model")] },
+  preflight: chatPreflight,
   make: { options in
     var sampling = SamplingOptions()
     sampling.temperature = Float(options.double("temperature"))
@@ -73,84 +95,89 @@ let chatDescriptor = NodeDescriptor(
       modelPath: options.string("model"), context: options.int("context"), system: options.string("system"),
       maxTokens: options.int("max_tokens"), sampling: sampling,
       stops: (options["stop"]?.elements ?? []).compactMap(\.string), raw: options.bool("raw"),
+      format: options.string("format"), placeholder: options.string("placeholder"),
       int8Activations: options.string("activations") == "int8")
   })
 
-final class ChatNode: Node {
-  let modelPath: String
-  let context: Int
-  let system: String
-  let maxTokens: Int
-  let sampling: SamplingOptions
-  let stops: [String]
-  let raw: Bool
-  let int8Activations: Bool
-
-  init(
-    modelPath: String, context: Int, system: String, maxTokens: Int, sampling: SamplingOptions,
-    stops: [String],
-    raw: Bool, int8Activations: Bool
-  ) {
-    self.modelPath = modelPath
-    self.context = context
-    self.system = system
-    self.maxTokens = maxTokens
-    self.sampling = sampling
-    self.stops = stops
-    self.raw = raw
-    self.int8Activations = int8Activations
+/// Media inputs must be connected in order (`media`, `media2`, …) and be [n, width] tensors of
+/// the width the model takes: its hidden size, or the image width of its cross-attention.
+let chatTypeRule: TypeRule = { (inputs, options) throws(TypeRuleError) in
+  let connected = mediaPorts.filter { inputs[$0] != nil }
+  if let gap = mediaPorts.prefix(connected.count).first(where: { inputs[$0] == nil }) {
+    throw TypeRuleError(
+      port: connected.last ?? gap, expected: "media inputs connected in order, \(gap) first",
+      found: "\(connected.joined(separator: ", ")) connected")
   }
-
-  func process(_ context: NodeContext) throws -> ProcessResult {
-    let prompt = try context.text("prompt")
-    var systemText = system
-    if case .text(let given)? = context.input("system") { systemText = given }
-    let lm: LanguageModel
-    do { lm = try LanguageModel.shared(modelPath, context: self.context) } catch {
-      throw NodeFailure("\(context.nodeName): cannot load the model: \(error)")
-    }
-    let (text, tokens) = try lm.lock.withLock { _ in
-      try generate(lm, prompt: prompt, system: systemText, context: context)
-    }
-    context.emit("text", .text(text))
-    context.emit("tokens", .tokens(tokens))
-    return .done
-  }
-
-  func generate(_ lm: LanguageModel, prompt: String, system: String, context: NodeContext) throws -> (
-    String, [Int32]
-  ) {
-    let ids = try lm.promptIDs(system: system, user: prompt, raw: raw)
-    guard ids.count + maxTokens <= lm.model.maxSequenceLength else {
-      throw NodeFailure(
-        "\(context.nodeName): the prompt is \(ids.count) tokens; with max_tokens \(maxTokens) that is over the context of \(lm.model.maxSequenceLength) (raise the context option or lower max_tokens)"
-      )
-    }
-    lm.model.reset()
-    lm.model.decodeActivations = int8Activations ? .int8 : .float32
-    var sampler = try Sampler(sampling)
-    var decoder = lm.tokenizer.streamingDecoder(skipSpecialTokens: true)
-    var matcher = StopStringMatcher(stops)
-    var history = ids
-    var generated: [Int32] = []
-    var text = ""
-    var logits = try lm.model.forward([.tokens(ids)])
-    while generated.count < maxTokens, !context.isCancelled {
-      let next = sampler.next(logits: logits.floats(), history: history)
-      if lm.stopTokens.contains(next) { break }
-      generated.append(next)
-      history.append(next)
-      context.progress(generated.count, of: maxTokens, unit: "tokens")
-      if let piece = try decoder.push(next) {
-        let (emit, stopped) = matcher.feed(piece)
-        text += emit
-        if !emit.isEmpty { context.partial("text", text: emit) }
-        if stopped { return (text, generated) }
+  let path = options.string("model")
+  if !connected.isEmpty, let widths = ModelWidths(path: path) {
+    let width = widths.crossAttention ?? widths.hidden
+    let what = widths.crossAttention == nil ? "the hidden size" : "the image width of the cross-attention"
+    for port in connected {
+      guard case .tensor(_, let shape?)? = inputs[port], shape.count == 2, case .fixed(let found) = shape[1]
+      else { continue }
+      if found != width {
+        throw TypeRuleError(
+          port: port, expected: "tensor[n, \(width)] (\(what) of \(path))",
+          found: "tensor[\(shape[0]), \(found)]")
       }
-      if generated.count < maxTokens { logits = try lm.model.forward([.tokens([next])]) }
     }
-    let tail = matcher.feed(try decoder.finish()).emit + matcher.flush()
-    if !tail.isEmpty { context.partial("text", text: tail) }
-    return (text + tail, generated)
   }
+  return ["text": .text, "tokens": .tokens]
+}
+
+/// Before the run: the prompt (when it is a graph input) has one placeholder per medium and fits
+/// the context with the media's soft tokens; the plan shows each medium's soft tokens and the
+/// prompt's length.
+let chatPreflight: Preflight = { context in
+  let options = context.options
+  let path = options.string("model")
+  let connected = mediaPorts.filter { context.inputTypes[$0] != nil }
+  let cross = ModelWidths(path: path)?.crossAttention != nil
+  let placeholder = options.string("placeholder")
+  var notes: [String] = []
+  var soft = 0
+  var known = true
+  for (i, port) in connected.enumerated() {
+    let rows = staticRows(context.inputTypes[port])
+    let count = rows.map(String.init) ?? "n (known when the run starts)"
+    notes.append(
+      cross
+        ? "\(port): \(count) image tokens for the gated cross-attention after '\(placeholder)' \(i + 1)"
+        : "\(port): \(count) soft tokens in place of '\(placeholder)' \(i + 1)")
+    if let rows { soft += rows } else { known = false }
+  }
+  guard let prompt = context.text("prompt") else {
+    if !connected.isEmpty {
+      notes.append("prompt: its length is known once the prompt is given (--input prompt=…)")
+    }
+    return notes
+  }
+  let format: ChatFormat
+  do { format = try ChatFormat.shared(path) } catch {
+    throw NodeFailure("\(context.nodeName): cannot read the model's tokenizer: \(error)")
+  }
+  let layout = try MediaPrompt(
+    format: format, system: context.text("system") ?? options.string("system"),
+    user: userMessage(options.string("format"), prompt: prompt),
+    raw: options.bool("raw"), placeholder: placeholder, spliced: !cross)
+  if !connected.isEmpty || layout.spliced == false || format.tokenizer.tokenID(for: placeholder) != nil {
+    try layout.checkCount(media: connected, placeholder: placeholder, node: context.nodeName)
+  }
+  let maxTokens = options.int("max_tokens")
+  let contextLength = options.int("context")
+  if known {
+    try layout.checkLength(
+      softTokens: soft, maxTokens: maxTokens, context: contextLength, node: context.nodeName)
+  }
+  let length = layout.textTokens + (cross ? 0 : soft)
+  let softText = cross || connected.isEmpty ? "" : " + \(known ? String(soft) : "n") soft tokens"
+  notes.append(
+    "prompt: \(layout.textTokens) text tokens\(softText) = \(known ? String(length) : "n") positions; with max_tokens \(maxTokens): up to \(known ? String(length + maxTokens) : "n") of the context of \(contextLength)"
+  )
+  return notes
+}
+
+/// The user message: `format` with `{prompt}` replaced by the prompt input.
+func userMessage(_ format: String, prompt: String) -> String {
+  format.replacingOccurrences(of: "{prompt}", with: prompt)
 }

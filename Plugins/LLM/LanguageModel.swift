@@ -1,23 +1,16 @@
 import Foundation
-import MMChat
 import MMCore
 import MMLLM
-import MMTokenizers
 import MMWeights
 import Synchronization
 
-/// A decoder with its tokenizer and chat template, loaded from a GGUF file (vocabulary and
-/// template from its `tokenizer.*` metadata) or a Hugging Face checkpoint folder (config.json,
-/// safetensors, tokenizer.json, tokenizer_config.json). Loaded once per process and path.
+/// A decoder with its chat format, loaded from a GGUF file or a Hugging Face checkpoint folder
+/// (a LlamaForCausalLM, or the text model of a LLaVA / BLIP-2 / InstructBLIP / Idefics
+/// checkpoint). Loaded once per process, path and context length.
 final class LanguageModel: @unchecked Sendable {
   let path: String
   let model: LlamaModel
-  let tokenizer: Tokenizer
-  let template: ChatTemplate?
-  /// Token ids that end a reply: EOS and the end-of-turn tokens of the common templates.
-  let stopTokens: Set<Int32>
-  let bosToken: String?
-  let eosToken: String?
+  let format: ChatFormat
   /// Serializes generation: the model owns one KV cache.
   let lock = Mutex<Void>(())
 
@@ -37,90 +30,50 @@ final class LanguageModel: @unchecked Sendable {
 
   init(path: String, context: Int) throws {
     self.path = path
+    format = try ChatFormat.shared(path)
     var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-      throw LanguageModelError(
-        "\(path): no such model file or folder (fetch it with Scripts/fetch-models.sh)")
-    }
-    var templateSource: String?
+    _ = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
     if isDirectory.boolValue {
       model = try LlamaModel(directory: path, maxSequenceLength: context)
-      tokenizer = try Tokenizer(contentsOf: path + "/tokenizer.json")
-      let configPath = path + "/tokenizer_config.json"
-      if FileManager.default.fileExists(atPath: configPath) {
-        let config = try TokenizerConfig(contentsOf: configPath)
-        templateSource = config.chatTemplate
-        bosToken = config.bosToken
-        eosToken = config.eosToken
-      } else {
-        (bosToken, eosToken) = (nil, nil)
-      }
     } else {
-      let file = try GGUFFile(path: path)
-      let metadata = try Self.tokenizerMetadata(file)
-      let vocabulary = try Tokenizer(gguf: metadata, file: path)
-      tokenizer = vocabulary
-      templateSource = metadata.chatTemplate
-      bosToken = metadata.bosTokenID.flatMap { vocabulary.token(for: $0) }
-      eosToken = metadata.eosTokenID.flatMap { vocabulary.token(for: $0) }
-      model = try LlamaModel(gguf: file, maxSequenceLength: context)
+      model = try LlamaModel(gguf: try GGUFFile(path: path), maxSequenceLength: context)
     }
-    guard tokenizer.vocabularySize <= model.configuration.vocabSize else {
+    guard format.tokenizer.vocabularySize <= model.configuration.vocabSize else {
       throw LanguageModelError(
-        "\(path): the tokenizer has \(tokenizer.vocabularySize) tokens but the model's embedding has \(model.configuration.vocabSize) rows: they do not belong together"
+        "\(path): the tokenizer has \(format.tokenizer.vocabularySize) tokens but the model's embedding has \(model.configuration.vocabSize) rows: they do not belong together"
       )
     }
-    template = try templateSource.map { try ChatTemplate(source: $0) }
-    var stops = Set<Int32>()
-    if let eos = tokenizer.eosTokenID { stops.insert(eos) }
-    for name in [
-      "<|im_end|>", "<|eot_id|>", "<|end_of_text|>", "<|endoftext|>", "<end_of_turn>", "<|end|>", "</s>",
-    ] {
-      if let id = tokenizer.tokenID(for: name), tokenizer.isSpecial(id) { stops.insert(id) }
-    }
-    stopTokens = stops
-  }
-
-  /// The `tokenizer.ggml.*` keys of a GGUF file.
-  static func tokenizerMetadata(_ file: GGUFFile) throws -> GGUFTokenizerMetadata {
-    guard let model = try file.string("tokenizer.ggml.model"),
-      let tokens = try file.strings("tokenizer.ggml.tokens")
-    else {
-      throw LanguageModelError(
-        "\(file.path): no tokenizer.ggml.model / tokenizer.ggml.tokens: the GGUF carries no vocabulary")
-    }
-    func id(_ key: String) throws -> Int32? { try file.int(key).map { Int32(truncatingIfNeeded: $0) } }
-    return GGUFTokenizerMetadata(
-      model: model, pre: try file.string("tokenizer.ggml.pre"), tokens: tokens,
-      tokenTypes: try file.ints("tokenizer.ggml.token_type")?.map { Int32(truncatingIfNeeded: $0) },
-      scores: try file.floats("tokenizer.ggml.scores")?.map { Float($0) },
-      merges: try file.strings("tokenizer.ggml.merges"),
-      bosTokenID: try id("tokenizer.ggml.bos_token_id"), eosTokenID: try id("tokenizer.ggml.eos_token_id"),
-      unknownTokenID: try id("tokenizer.ggml.unknown_token_id"),
-      paddingTokenID: try id("tokenizer.ggml.padding_token_id"),
-      addBOSToken: try file.bool("tokenizer.ggml.add_bos_token"),
-      addEOSToken: try file.bool("tokenizer.ggml.add_eos_token"),
-      addSpacePrefix: try file.bool("tokenizer.ggml.add_space_prefix"),
-      chatTemplate: try file.string("tokenizer.chat_template"))
-  }
-
-  /// The prompt ids for a conversation: the model's chat template rendered with a generation
-  /// prompt and tokenized without adding special tokens (as transformers' `apply_chat_template`),
-  /// or — without a template or with `raw` — the text itself with the tokenizer's own specials.
-  func promptIDs(system: String?, user: String, raw: Bool) throws -> [Int32] {
-    if raw || template == nil { return tokenizer.encode(user, addSpecialTokens: true) }
-    var messages: [ChatMessage] = []
-    if let system, !system.isEmpty { messages.append(ChatMessage(role: "system", content: system)) }
-    messages.append(ChatMessage(role: "user", content: user))
-    var variables: [String: JSONValue] = [:]
-    if let bosToken { variables["bos_token"] = .string(bosToken) }
-    if let eosToken { variables["eos_token"] = .string(eosToken) }
-    let rendered = try template!.render(messages: messages, addGenerationPrompt: true, variables: variables)
-    return tokenizer.encode(rendered, addSpecialTokens: false)
   }
 }
 
-struct LanguageModelError: Error, CustomStringConvertible {
-  let description: String
-  init(_ message: String) { description = message }
+/// What the graph's load-time checks need of a model without loading it: the width of the
+/// embeddings it takes in place of tokens (its hidden size) and, for a gated cross-attention
+/// model (Idefics), the width of the image embeddings it attends to. Read from config.json (a
+/// multimodal checkpoint's `text_config`) or a GGUF file's metadata; nil when unreadable (the
+/// run then reports the file).
+struct ModelWidths: Sendable {
+  var hidden: Int
+  var crossAttention: Int?
+
+  init?(path: String) {
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return nil }
+    if isDirectory.boolValue {
+      let file = URL(fileURLWithPath: path).appendingPathComponent("config.json").path
+      guard let data = FileManager.default.contents(atPath: file),
+        let config = try? JSONParser.parse(data, file: file).root,
+        let hidden = (config["text_config"] ?? config)["hidden_size"]?.int
+      else { return nil }
+      self.hidden = hidden
+      crossAttention =
+        config["model_type"]?.string == "idefics" ? config["vision_config"]?["embed_dim"]?.int : nil
+    } else {
+      guard let file = try? GGUFFile(path: path), let configuration = try? LlamaConfiguration(gguf: file)
+      else {
+        return nil
+      }
+      hidden = configuration.hiddenSize
+      crossAttention = nil
+    }
+  }
 }

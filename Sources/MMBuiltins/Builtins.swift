@@ -5,6 +5,7 @@ import IMUPlugin
 import ImageBindPlugin
 import LLMPlugin
 import MMGraph
+import NExTGPTPlugin
 import PointCloudPlugin
 import SentencePlugin
 import SpacePlugin
@@ -24,6 +25,7 @@ public enum Builtins {
       TensorPlugin.self, TextPlugin.self, AudioPlugin.self, VisionPlugin.self, VideoPlugin.self,
       PointCloudPlugin.self, LLMPlugin.self, SpeechPlugin.self, SentencePlugin.self, SpacePlugin.self,
       ImageBindPlugin.self, CLIPPlugin.self, DepthPlugin.self, ThermalPlugin.self, IMUPlugin.self,
+      NExTGPTPlugin.self,
     ]
   }
 

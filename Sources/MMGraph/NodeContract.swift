@@ -92,12 +92,15 @@ public struct NodeDescriptor: Sendable {
   public var isPure: Bool
   /// Files the node reads (model weights) — their content hashes join the cache key.
   public var filesRead: @Sendable (NodeOptions) -> [String]
+  /// A check before the run starts, with the inputs known by then (nil: none).
+  public var preflight: Preflight?
   public var make: @Sendable (NodeOptions) throws -> any Node
 
   public init(
     type: String, doc: String, example: String, inputs: [PortSpec], outputs: [PortSpec],
     options: [OptionSpec] = [], typeRule: TypeRule? = nil, isPure: Bool = true,
     filesRead: @escaping @Sendable (NodeOptions) -> [String] = { _ in [] },
+    preflight: Preflight? = nil,
     make: @escaping @Sendable (NodeOptions) throws -> any Node
   ) {
     self.type = type
@@ -109,6 +112,7 @@ public struct NodeDescriptor: Sendable {
     self.typeRule = typeRule
     self.isPure = isPure
     self.filesRead = filesRead
+    self.preflight = preflight
     self.make = make
   }
 }

@@ -72,6 +72,8 @@ public enum RunError: Error, CustomStringConvertible, Sendable {
 
 /// A node lifecycle call.
 public enum NodePhase: String, Sendable {
+  /// The check before the run (`NodeDescriptor.preflight`).
+  case preflight
   case open, process, close
 }
 
@@ -263,7 +265,8 @@ public struct RunPlan: Sendable {
   }
 
   /// Every needed graph input is given, fits its declared type, has one packet if it is a batch
-  /// input and increasing timestamps if it is a stream; no unknown input is given.
+  /// input and increasing timestamps if it is a stream; no unknown input is given; then every
+  /// needed node's preflight check passes (`Graph.preflight`).
   public func validate(inputs: [String: [Packet]]) throws(RunError) {
     let declared = Dictionary(graph.inputs.map { ($0.name, $0.type) }, uniquingKeysWith: { a, _ in a })
     for name in inputs.keys.sorted() where declared[name] == nil {
@@ -300,6 +303,11 @@ public struct RunPlan: Sendable {
         }
       }
     }
+    var known: [String: Value] = [:]
+    for (name, packets) in inputs where declared[name]?.isStream == false && packets.count == 1 {
+      known[name] = packets[0].value
+    }
+    _ = try graph.preflight(nodes: order, inputs: known)
   }
 
   /// The result dictionary before the run: empty for node outputs, filled for outputs that

@@ -17,7 +17,9 @@ enum PlanCommand {
     static shapes, estimated FLOPs and output bytes (where shapes are known), and the cache's
     prediction per node: hit (served, its ancestors skipped), miss (runs, then stored), after
     upstream (known once upstream nodes ran), not cached. Given --input files, symbolic shapes
-    are resolved and cache keys of nodes reading graph inputs can be computed.
+    are resolved and cache keys of nodes reading graph inputs can be computed. Then the notes
+    of nodes that check themselves before a run (llm.chat: the soft tokens of each medium and
+    the prompt's length); a failing check fails the plan as it would fail the run.
 
     OPTIONS:
       --json                     print the plan as one JSON object
@@ -32,6 +34,8 @@ enum PlanCommand {
     var flops: Double?
     var bytes: Int?
     var cache: CachePrediction?
+    /// The node's own account of what it will do (`NodeDescriptor.preflight`).
+    var notes: [String] = []
   }
 
   static func run(_ arguments: [String]) throws {
@@ -70,6 +74,10 @@ enum PlanCommand {
       let total = sizes.contains(where: { $0 == nil }) ? nil : sizes.compactMap { $0 }.reduce(0, +)
       steps.append(Step(index: index, wave: wave, flops: flops, bytes: total, cache: predictions?[index]))
     }
+    // The checks a run makes before it starts, with the given inputs: their notes (soft tokens per
+    // medium, prompt length) join the plan, a failure fails it.
+    let notes = try graph.preflight(nodes: order, inputs: loaded.inputs)
+    for i in steps.indices { steps[i].notes = notes[steps[i].index] ?? [] }
     if args.flag("json") {
       print(json(path: path, graph: graph, steps: steps, cache: cache).encoded(pretty: true))
     } else {
@@ -119,6 +127,11 @@ enum PlanCommand {
     } else {
       out += "; cache off"
     }
+    let noted = steps.filter { !$0.notes.isEmpty }
+    if !noted.isEmpty { out += "\n" }
+    for step in noted {
+      out += "\(graph.nodes[step.index].name):\n" + step.notes.map { "  \($0)\n" }.joined()
+    }
     out += "\noutputs: " + graph.outputs.map { "\($0.name): \($0.type)" }.joined(separator: ", ") + "\n"
     return out
   }
@@ -138,6 +151,7 @@ enum PlanCommand {
       ]
       members.append(JSONMember("flops", step.flops.map { JSONValue($0) } ?? .null))
       members.append(JSONMember("bytes", step.bytes.map { JSONValue($0) } ?? .null))
+      members.append(JSONMember("notes", .array(step.notes.map { .string($0) })))
       members.append(
         JSONMember(
           "cache",

@@ -34,10 +34,11 @@ import Testing
     "Depth": ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
     "Thermal": ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
     "IMU": ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
+    "NExTGPT": ["MMCore", "MMGraph", "MMModels", "MMWeights"],
     "MMBuiltins": [
       "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
       "PointCloudPlugin", "LLMPlugin", "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin",
-      "CLIPPlugin", "DepthPlugin", "ThermalPlugin", "IMUPlugin",
+      "CLIPPlugin", "DepthPlugin", "ThermalPlugin", "IMUPlugin", "NExTGPTPlugin",
     ],
     "mmgraph": [
       "MMCore", "MMKernels", "MMWeights", "MMMediaIO", "MMGraph", "MMRuntime", "MMBuiltins", "MMLLM",

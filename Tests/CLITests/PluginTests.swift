@@ -12,6 +12,9 @@ import Testing
       CLI.binFolder.path.unicodeScalars.map { $0.properties.isAlphabetic ? Character($0) : "-" })
     let scratch = NSTemporaryDirectory() + "mmgraph-example-plugin" + tag
     let configuration = CLI.binFolder.lastPathComponent == "release" ? "release" : "debug"
+    // SwiftPM does not see the mmgraph modules change under it: a plugin left from an earlier
+    // build of them would load with the old layouts and crash, so it is always built afresh.
+    try? FileManager.default.removeItem(atPath: scratch)
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     process.arguments = [
