@@ -10,9 +10,11 @@
 # mmgraph binary; default: swift build -c release --product mmgraph), WORK (a scratch folder for
 # the 340 MB of random weights; default a temporary one, removed at the end).
 #
-# mmgraph's time is the `embed` node's seconds from `mmgraph run --json` (one process per run:
-# it includes mapping the weights file and building the encoder); PyTorch's is the forward call
-# (weights already in memory), first call and best/median of REPS more.
+# Two mmgraph times: `mmgraph bench imagebind-audio` (the forward call alone, weights loaded and
+# the encoder built first, one warm-up then at least 3 calls: what PyTorch's number is) and the
+# `embed` node's seconds from `mmgraph run --json` (one process per run: it includes mapping the
+# weights file and building the encoder). PyTorch's is the forward call (weights already in
+# memory), first call and best/median of REPS more.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,6 +34,9 @@ fi
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 for threads in $THREADS; do
   "$PYTHON" "$ROOT/Benchmarks/compare_imagebind_audio.py" time "$WORK" "$threads" "$REPS" 2>/dev/null
+  "$MMGRAPH" bench imagebind-audio --weights "$WORK/audio_huge.safetensors" --input "$WORK/clips.npy" \
+    --out "$WORK/forward.npy" --threads "$threads" --min-time 0 --json |
+    "$PYTHON" -c 'import json, sys; d = json.load(sys.stdin); print("mmgraph-forward %d best=%.3f median=%.3f runs=%d" % (d["threads"], d["ms"] / 1e3, d["ms_median"] / 1e3, d["runs"]))'
   best=""
   all=""
   for _ in $(seq 1 "$REPS"); do
@@ -44,6 +49,6 @@ for threads in $THREADS; do
   echo "mmgraph $threads runs=[$all ] best=$(echo $all | tr ' ' '\n' | sort -g | head -1)"
   "$PYTHON" -c "
 import numpy as np
-a = np.load('$WORK/out/embedding.npy'); b = np.load('$WORK/pytorch.npy')
-print(f'outputs agree: max |a - b| = {np.abs(a - b).max():.2e}')"
+a = np.load('$WORK/out/embedding.npy'); b = np.load('$WORK/pytorch.npy'); c = np.load('$WORK/forward.npy')
+print(f'outputs agree: max |a - b| = {np.abs(a - b).max():.2e}, forward {np.abs(c - b).max():.2e}')"
 done

@@ -5,7 +5,8 @@ import MMKernels
 /// `mmgraph bench KERNEL …`: times one kernel on random data and prints GFLOP/s.
 enum BenchCommand {
   static let help = """
-    USAGE: mmgraph bench <gemm|gemv|quant|attention|conv2d|scheduler|llm|whisper|clip-vision> [options]
+    USAGE: mmgraph bench <gemm|gemv|quant|attention|conv2d|scheduler|llm|whisper|clip-vision|
+                         imagebind-audio> [options]
 
     Times a kernel on seeded random data (warm-up, then repeats for at least --min-time seconds)
     and reports the best and median times. GFLOP/s are computed from the best time.
@@ -39,6 +40,10 @@ enum BenchCommand {
     OPTIONS (clip-vision):
       --model DIR           a Hugging Face CLIP checkpoint folder (its vision tower is timed)
       --batch B             images per call (default 1)
+    OPTIONS (imagebind-audio):
+      --weights FILE        a converted ImageBind .safetensors (its .json configuration beside it)
+      --input FILE          spectrogram clips .npy [clips, 1, 128, 204] (default 3 random clips)
+      --out FILE            save the unit embedding (.npy) to compare with another run
     OPTIONS (scheduler):
       --nodes N             length of the trivial-node chain (default 2000)
       --depth D --n N       two branches of D GEMMs of N³ each, 1 thread vs --threads
@@ -60,7 +65,8 @@ enum BenchCommand {
       valueOptions: [
         "m", "k", "n", "dtype", "threads", "min-time", "heads", "kv-heads", "seq", "head-dim",
         "batch", "cin", "cout", "size", "kernel", "stride", "padding", "nodes", "depth", "format",
-        "strategy", "model", "prompt", "generate", "repetitions", "audio", "activations",
+        "strategy", "model", "prompt", "generate", "repetitions", "audio", "activations", "weights", "input",
+        "out",
       ],
       flagOptions: ["json", "trans-b", "causal"])
     if let threads = try args.int("threads") { ThreadPool.configureShared(threads: threads) }
@@ -80,6 +86,10 @@ enum BenchCommand {
       try benchCLIPVision(args, minTime: minTime)
       return
     }
+    if kernel == "imagebind-audio" {
+      try benchImageBindAudio(args, minTime: minTime)
+      return
+    }
     if kernel == "scheduler" {
       try benchScheduler(args)
       return
@@ -96,7 +106,7 @@ enum BenchCommand {
       result = try benchConv2d(args, minTime: minTime)
     default:
       throw UsageError(
-        "unknown kernel '\(kernel)': expected gemm, gemv, quant, attention, conv2d, scheduler, llm, whisper or clip-vision"
+        "unknown kernel '\(kernel)': expected gemm, gemv, quant, attention, conv2d, scheduler, llm, whisper, clip-vision or imagebind-audio"
       )
     }
     result.fields["threads"] = .int(ThreadPool.shared.threadCount)
