@@ -115,6 +115,9 @@ let package = Package(
       name: "IMUPlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
       path: "Plugins/IMU", swiftSettings: kernelFlags),
     .target(
+      name: "BLIP2Plugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMMediaIO"],
+      path: "Plugins/BLIP2", swiftSettings: kernelFlags),
+    .target(
       name: "NExTGPTPlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMWeights"],
       path: "Plugins/NExTGPT", swiftSettings: kernelFlags),
     .target(
@@ -122,7 +125,7 @@ let package = Package(
       dependencies: [
         "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
         "PointCloudPlugin", "LLMPlugin", "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin",
-        "CLIPPlugin", "DepthPlugin", "ThermalPlugin", "IMUPlugin", "NExTGPTPlugin",
+        "CLIPPlugin", "DepthPlugin", "ThermalPlugin", "IMUPlugin", "NExTGPTPlugin", "BLIP2Plugin",
       ]),
 
     // MARK: The CLI
@@ -163,7 +166,7 @@ let package = Package(
       dependencies: [
         "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin", "PointCloudPlugin",
         "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin", "DepthPlugin", "ThermalPlugin",
-        "IMUPlugin", "MMModels", "MMNN", "MMGraph", "MMMediaIO", "MMWeights",
+        "IMUPlugin", "BLIP2Plugin", "MMModels", "MMNN", "MMGraph", "MMMediaIO", "MMWeights",
         "MMCore", "MMTestSupport",
       ]),
     .testTarget(name: "MMChatTests", dependencies: ["MMChat", "MMCore"]),
@@ -177,7 +180,8 @@ let package = Package(
     .testTarget(
       name: "MMModelsTests",
       dependencies: [
-        "MMModels", "MMNN", "MMCore", "MMKernels", "MMWeights", "MMTokenizers", "MMMediaIO", "MMTestSupport",
+        "MMModels", "MMLLM", "MMNN", "MMCore", "MMKernels", "MMWeights", "MMTokenizers", "MMMediaIO",
+        "MMTestSupport",
       ],
       swiftSettings: kernelFlags),
     .testTarget(

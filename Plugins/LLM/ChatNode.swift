@@ -14,12 +14,13 @@ final class ChatNode: Node {
   let raw: Bool
   let format: String
   let placeholder: String
+  let mediaAt: String
   let int8Activations: Bool
 
   init(
     modelPath: String, context: Int, system: String, maxTokens: Int, sampling: SamplingOptions,
     stops: [String],
-    raw: Bool, format: String, placeholder: String, int8Activations: Bool
+    raw: Bool, format: String, placeholder: String, mediaAt: String, int8Activations: Bool
   ) {
     self.modelPath = modelPath
     self.context = context
@@ -30,6 +31,7 @@ final class ChatNode: Node {
     self.raw = raw
     self.format = format
     self.placeholder = placeholder
+    self.mediaAt = mediaAt
     self.int8Activations = int8Activations
   }
 
@@ -61,13 +63,10 @@ final class ChatNode: Node {
         "\(context.nodeName): \(port) is a tensor of shape \(tensor.shape), expected [n, \(width)] (\(crossWidth == nil ? "the hidden size" : "the cross-attention's image width") of \(lm.path))"
       )
     }
-    let layout = try MediaPrompt(
-      format: lm.format, system: system, user: userMessage(format, prompt: prompt), raw: raw,
-      placeholder: placeholder,
-      spliced: crossWidth == nil)
-    if !ports.isEmpty || crossWidth != nil || lm.format.tokenizer.tokenID(for: placeholder) != nil {
-      try layout.checkCount(media: ports, placeholder: placeholder, node: context.nodeName)
-    }
+    let layout = try MediaPrompt.checked(
+      format: lm.format, widths: ModelWidths(path: lm.path), mediaAt: mediaAt, system: system,
+      user: userMessage(format, prompt: prompt), raw: raw, placeholder: placeholder, media: ports,
+      node: context.nodeName)
     try layout.checkLength(
       softTokens: media.reduce(0) { $0 + $1.shape[0] }, maxTokens: maxTokens,
       context: lm.model.maxSequenceLength,
@@ -88,7 +87,9 @@ final class ChatNode: Node {
       generated.append(next)
       history.append(next)
       context.progress(generated.count, of: maxTokens, unit: "tokens")
-      if let piece = try decoder.push(next) {
+      // Ids past the tokenizer's vocabulary (embedding rows padded to a multiple, as LLaVA's and
+      // BLIP-2's are) have no text: transformers' decode skips them too.
+      if next < lm.format.tokenizer.vocabularySize, let piece = try decoder.push(next) {
         let (emit, stopped) = matcher.feed(piece)
         text += emit
         if !emit.isEmpty { context.partial("text", text: emit) }

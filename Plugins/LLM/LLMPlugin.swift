@@ -70,6 +70,11 @@ let chatDescriptor = NodeDescriptor(
       "format", .string, default: .string("{prompt}"),
       doc: "the user message around the prompt input, e.g. \"Question: {prompt} Answer:\" (BLIP-2)"),
     OptionSpec(
+      "media_at", .choice(["auto", "placeholder", "start"]), default: .string("auto"),
+      doc:
+        "placeholder: each medium in place of a placeholder; start: all before the prompt, BOS included (BLIP-2's processors); auto: start for BLIP-2/InstructBLIP checkpoints"
+    ),
+    OptionSpec(
       "placeholder", .string, default: .string("<image>"),
       doc: "where each medium goes in the prompt: a token of the vocabulary or any text"),
     OptionSpec(
@@ -96,6 +101,7 @@ let chatDescriptor = NodeDescriptor(
       maxTokens: options.int("max_tokens"), sampling: sampling,
       stops: (options["stop"]?.elements ?? []).compactMap(\.string), raw: options.bool("raw"),
       format: options.string("format"), placeholder: options.string("placeholder"),
+      mediaAt: options.string("media_at"),
       int8Activations: options.string("activations") == "int8")
   })
 
@@ -132,8 +138,11 @@ let chatPreflight: Preflight = { context in
   let options = context.options
   let path = options.string("model")
   let connected = mediaPorts.filter { context.inputTypes[$0] != nil }
-  let cross = ModelWidths(path: path)?.crossAttention != nil
+  let widths = ModelWidths(path: path)
+  let cross = widths?.crossAttention != nil
   let placeholder = options.string("placeholder")
+  let mediaAt = options.string("media_at")
+  let mediaFirst = !cross && (mediaAt == "start" || (mediaAt == "auto" && widths?.mediaFirst == true))
   var notes: [String] = []
   var soft = 0
   var known = true
@@ -143,7 +152,9 @@ let chatPreflight: Preflight = { context in
     notes.append(
       cross
         ? "\(port): \(count) image tokens for the gated cross-attention after '\(placeholder)' \(i + 1)"
-        : "\(port): \(count) soft tokens in place of '\(placeholder)' \(i + 1)")
+        : mediaFirst
+          ? "\(port): \(count) soft tokens before the prompt"
+          : "\(port): \(count) soft tokens in place of '\(placeholder)' \(i + 1)")
     if let rows { soft += rows } else { known = false }
   }
   guard let prompt = context.text("prompt") else {
@@ -156,13 +167,11 @@ let chatPreflight: Preflight = { context in
   do { format = try ChatFormat.shared(path) } catch {
     throw NodeFailure("\(context.nodeName): cannot read the model's tokenizer: \(error)")
   }
-  let layout = try MediaPrompt(
-    format: format, system: context.text("system") ?? options.string("system"),
-    user: userMessage(options.string("format"), prompt: prompt),
-    raw: options.bool("raw"), placeholder: placeholder, spliced: !cross)
-  if !connected.isEmpty || layout.spliced == false || format.tokenizer.tokenID(for: placeholder) != nil {
-    try layout.checkCount(media: connected, placeholder: placeholder, node: context.nodeName)
-  }
+  let layout = try MediaPrompt.checked(
+    format: format, widths: widths, mediaAt: options.string("media_at"),
+    system: context.text("system") ?? options.string("system"),
+    user: userMessage(options.string("format"), prompt: prompt), raw: options.bool("raw"),
+    placeholder: placeholder, media: connected, node: context.nodeName)
   let maxTokens = options.int("max_tokens")
   let contextLength = options.int("context")
   if known {

@@ -54,6 +54,12 @@ final class LanguageModel: @unchecked Sendable {
 struct ModelWidths: Sendable {
   var hidden: Int
   var crossAttention: Int?
+  /// config.json's `model_type` (nil for GGUF).
+  var modelType: String?
+
+  /// Where media go by default: before the prompt for BLIP-2 and InstructBLIP (their
+  /// processors prepend the query tokens, before BOS), at the placeholders otherwise.
+  var mediaFirst: Bool { ["blip-2", "instructblip"].contains(modelType ?? "") }
 
   init?(path: String) {
     var isDirectory: ObjCBool = false
@@ -65,6 +71,7 @@ struct ModelWidths: Sendable {
         let hidden = (config["text_config"] ?? config)["hidden_size"]?.int
       else { return nil }
       self.hidden = hidden
+      modelType = config["model_type"]?.string
       crossAttention =
         config["model_type"]?.string == "idefics" ? config["vision_config"]?["embed_dim"]?.int : nil
     } else {
@@ -74,6 +81,7 @@ struct ModelWidths: Sendable {
       }
       hidden = configuration.hiddenSize
       crossAttention = nil
+      modelType = nil
     }
   }
 }

@@ -22,6 +22,19 @@ struct MediaPrompt {
   /// Whether the media replace their placeholders (LLaVA, BLIP-2, NExT-GPT) rather than being
   /// attended to by gated cross-attention with the placeholder tokens kept (Idefics).
   var spliced: Bool
+  /// Whether the media go before the whole prompt, its BOS included, instead of at placeholders
+  /// (BLIP-2 and InstructBLIP: their processors prepend the query tokens to the tokenized text).
+  var atStart = false
+
+  /// The media first, in order, then the prompt's tokens (BLIP-2's layout).
+  init(format: ChatFormat, system: String?, user: String, raw: Bool, mediaFirst count: Int) throws {
+    let ids = try format.promptIDs(system: system, user: user, raw: raw)
+    pieces = (0..<count).map { .media($0) } + (ids.isEmpty ? [] : [.tokens(ids)])
+    placeholders = count
+    textTokens = ids.count
+    spliced = true
+    atStart = true
+  }
 
   /// Renders the conversation and cuts it at each `placeholder`.
   /// - When the placeholder is one special token of the vocabulary (LLaVA's and BLIP-2's
@@ -73,6 +86,32 @@ struct MediaPrompt {
       if case .tokens(let ids) = piece { return total + ids.count }
       return total
     }
+  }
+
+  /// The layout `llm.chat` uses: media before the prompt when `mediaAt` says "start" (or "auto"
+  /// on a BLIP-2 / InstructBLIP checkpoint), else at the placeholders — whose count must match
+  /// the connected `media` whenever media are connected or the placeholder is a vocabulary token.
+  static func checked(
+    format: ChatFormat, widths: ModelWidths?, mediaAt: String, system: String?, user: String, raw: Bool,
+    placeholder: String, media: [String], node: String
+  ) throws -> MediaPrompt {
+    let cross = widths?.crossAttention != nil
+    if !cross && (mediaAt == "start" || (mediaAt == "auto" && widths?.mediaFirst == true)) {
+      let layout = try MediaPrompt(
+        format: format, system: system, user: user, raw: raw, mediaFirst: media.count)
+      if let id = format.tokenizer.tokenID(for: placeholder), layout.textIDs.contains(id) {
+        throw NodeFailure(
+          "\(node): the media go before the prompt here (media_at \(mediaAt)\(mediaAt == "auto" ? ": a \(widths?.modelType ?? "") checkpoint" : "")), so the prompt must not hold '\(placeholder)'; remove it or set media_at to placeholder"
+        )
+      }
+      return layout
+    }
+    let layout = try MediaPrompt(
+      format: format, system: system, user: user, raw: raw, placeholder: placeholder, spliced: !cross)
+    if !media.isEmpty || cross || format.tokenizer.tokenID(for: placeholder) != nil {
+      try layout.checkCount(media: media, placeholder: placeholder, node: node)
+    }
+    return layout
   }
 
   /// Every text token id, in order (the sampler's history for the repetition penalty).

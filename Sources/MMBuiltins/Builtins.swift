@@ -1,4 +1,5 @@
 import AudioPlugin
+import BLIP2Plugin
 import CLIPPlugin
 import DepthPlugin
 import IMUPlugin
@@ -25,7 +26,7 @@ public enum Builtins {
       TensorPlugin.self, TextPlugin.self, AudioPlugin.self, VisionPlugin.self, VideoPlugin.self,
       PointCloudPlugin.self, LLMPlugin.self, SpeechPlugin.self, SentencePlugin.self, SpacePlugin.self,
       ImageBindPlugin.self, CLIPPlugin.self, DepthPlugin.self, ThermalPlugin.self, IMUPlugin.self,
-      NExTGPTPlugin.self,
+      NExTGPTPlugin.self, BLIP2Plugin.self,
     ]
   }
 

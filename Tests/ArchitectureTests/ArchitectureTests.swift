@@ -35,10 +35,11 @@ import Testing
     "Thermal": ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
     "IMU": ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
     "NExTGPT": ["MMCore", "MMGraph", "MMModels", "MMWeights"],
+    "BLIP2": ["MMCore", "MMGraph", "MMModels", "MMMediaIO"],
     "MMBuiltins": [
       "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
       "PointCloudPlugin", "LLMPlugin", "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin",
-      "CLIPPlugin", "DepthPlugin", "ThermalPlugin", "IMUPlugin", "NExTGPTPlugin",
+      "CLIPPlugin", "DepthPlugin", "ThermalPlugin", "IMUPlugin", "NExTGPTPlugin", "BLIP2Plugin",
     ],
     "mmgraph": [
       "MMCore", "MMKernels", "MMWeights", "MMMediaIO", "MMGraph", "MMRuntime", "MMBuiltins", "MMLLM",

@@ -1,0 +1,74 @@
+import Foundation
+import MMCore
+import Testing
+
+/// The connector graphs end to end through `mmgraph run` on the tiny random checkpoints of
+/// Tests/Fixtures (HF layout: config.json, model.safetensors, tokenizer and processor files), the
+/// greedy tokens compared with transformers' `generate` on the same image and prompt
+/// (Scripts/goldens/{blip2,llava,idefics}.py).
+@Suite struct ConnectorGraphTests {
+  /// The golden JSON's `greedy_tokens` (or `tokens`).
+  static func goldenTokens(_ path: String) throws -> [Int] {
+    let data = try Data(contentsOf: URL(fileURLWithPath: CLI.path(path)))
+    let golden = try JSONSerialization.jsonObject(with: data) as! [String: Any]
+    return (golden["greedy_tokens"] ?? golden["tokens"]) as? [Int] ?? []
+  }
+
+  /// Runs `graph` and returns the generated token ids (nil and the log when it fails).
+  static func tokens(_ graph: String, _ arguments: [String]) throws -> ([Int]?, String) {
+    let out = CLI.temporaryFolder("connector")
+    let result = try CLI.run(
+      ["run", "Graphs/\(graph)", "--out", out, "--no-cache"] + arguments, timeout: 600)
+    guard result.code == 0 else { return (nil, result.stderr) }
+    let tokens = try CLI.json(
+      String(decoding: try Data(contentsOf: URL(fileURLWithPath: out + "/tokens.json")), as: UTF8.self))
+    return (tokens.elements?.compactMap(\.int), result.stderr)
+  }
+
+  @Test func blip2AnswersAsTransformers() throws {
+    let (tokens, log) = try Self.tokens(
+      "blip2-answer.json",
+      [
+        "--input", "photo=Tests/Fixtures/blip2/car.jpg", "--input", "question=what is in the photo?", "--set",
+        "model=Tests/Fixtures/blip2/blip2-tiny", "--set", "max_tokens=10",
+      ])
+    #expect(tokens == (try Self.goldenTokens("Tests/Goldens/blip2/blip2-tiny.json")), "\(log)")
+  }
+
+  @Test func instructBLIPAnswersAsTransformers() throws {
+    let (tokens, log) = try Self.tokens(
+      "instructblip-answer.json",
+      [
+        "--input", "photo=Tests/Fixtures/blip2/car.jpg", "--input", "instruction=What is in the photo?",
+        "--set", "model=Tests/Fixtures/blip2/instructblip-tiny", "--set", "max_tokens=10",
+      ])
+    #expect(tokens == (try Self.goldenTokens("Tests/Goldens/blip2/instructblip-tiny.json")), "\(log)")
+  }
+
+  /// The plan names the 8 query tokens, before the prompt, and the prompt's length: BOS + the
+  /// 39 bytes of "Question: what is in the photo? Answer:".
+  @Test func blip2PlanShowsQueryTokens() throws {
+    let result = try CLI.run([
+      "plan", "Graphs/blip2-answer.json", "--input", "photo=Tests/Fixtures/blip2/car.jpg", "--input",
+      "question=what is in the photo?", "--set", "model=Tests/Fixtures/blip2/blip2-tiny", "--set",
+      "max_tokens=10", "--no-cache",
+    ])
+    #expect(result.code == 0, "\(result.stderr)")
+    #expect(result.stdout.contains("media: 8 soft tokens before the prompt"), "\(result.stdout)")
+    #expect(
+      result.stdout.contains("prompt: 40 text tokens + 8 soft tokens = 48 positions"), "\(result.stdout)")
+  }
+
+  /// A BLIP-2 prompt that also holds `<image>` (the queries already go first) is refused before
+  /// the vision model runs.
+  @Test func blip2RefusesAPlaceholderInThePrompt() throws {
+    let out = CLI.temporaryFolder("connector-bad")
+    let result = try CLI.run([
+      "run", "Graphs/blip2-answer.json", "--input", "photo=Tests/Fixtures/blip2/car.jpg", "--input",
+      "question=<image> what?", "--set", "model=Tests/Fixtures/blip2/blip2-tiny", "--out", out,
+    ])
+    #expect(result.code == 1, "\(result.stderr)")
+    #expect(result.stderr.contains("so the prompt must not hold '<image>'"), "\(result.stderr)")
+    #expect(CLI.files(in: out).isEmpty)
+  }
+}
