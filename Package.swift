@@ -118,6 +118,10 @@ let package = Package(
       name: "BLIP2Plugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMMediaIO"],
       path: "Plugins/BLIP2", swiftSettings: kernelFlags),
     .target(
+      name: "LLaVAPlugin", dependencies: ["MMCore", "MMGraph", "MMMediaIO", "MMModels"],
+      path: "Plugins/LLaVA",
+      swiftSettings: kernelFlags),
+    .target(
       name: "NExTGPTPlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMWeights"],
       path: "Plugins/NExTGPT", swiftSettings: kernelFlags),
     .target(
@@ -126,6 +130,7 @@ let package = Package(
         "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
         "PointCloudPlugin", "LLMPlugin", "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin",
         "CLIPPlugin", "DepthPlugin", "ThermalPlugin", "IMUPlugin", "NExTGPTPlugin", "BLIP2Plugin",
+        "LLaVAPlugin",
       ]),
 
     // MARK: The CLI
@@ -166,7 +171,7 @@ let package = Package(
       dependencies: [
         "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin", "PointCloudPlugin",
         "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin", "DepthPlugin", "ThermalPlugin",
-        "IMUPlugin", "BLIP2Plugin", "MMModels", "MMNN", "MMGraph", "MMMediaIO", "MMWeights",
+        "IMUPlugin", "BLIP2Plugin", "LLaVAPlugin", "MMModels", "MMNN", "MMGraph", "MMMediaIO", "MMWeights",
         "MMCore", "MMTestSupport",
       ]),
     .testTarget(name: "MMChatTests", dependencies: ["MMChat", "MMCore"]),

@@ -60,10 +60,12 @@ func loadCheckpoint(_ context: NodeContext, _ path: String) throws -> BLIP2Check
   }
 }
 
-/// The checkpoint's config.json (only that file: cheap enough for type checking), or a
-/// TypeRuleError on `model` saying why it cannot be read.
-func configuration(_ options: NodeOptions) throws(TypeRuleError) -> BLIP2Configuration {
+/// The checkpoint's config.json (only that file: cheap enough for type checking); nil when the
+/// folder has none (a model not fetched yet: shapes stay symbolic and the run names the folder),
+/// a TypeRuleError on `model` when it exists but cannot be read.
+func configuration(_ options: NodeOptions) throws(TypeRuleError) -> BLIP2Configuration? {
   let path = (options.string("model") as NSString).appendingPathComponent("config.json")
+  guard FileManager.default.fileExists(atPath: path) else { return nil }
   do { return try BLIP2Configuration(contentsOf: path) } catch {
     throw TypeRuleError(
       port: "model", expected: "a BLIP-2 or InstructBLIP checkpoint folder with a readable config.json",
@@ -95,7 +97,9 @@ let visionDescriptor = NodeDescriptor(
     case nil, .any?, .image?: break
     case let other?: throw TypeRuleError(port: "image", expected: "image", found: "\(other)")
     }
-    let v = try configuration(options).vision
+    guard let v = try configuration(options)?.vision else {
+      return ["embeddings": .tensor(dtype: .f32, shape: [.symbol("tokens"), .symbol("width")])]
+    }
     return ["embeddings": .tensor(dtype: .f32, shape: [.fixed(v.tokenCount), .fixed(v.hiddenSize)])]
   },
   isPure: true,
@@ -133,7 +137,9 @@ let qformerDescriptor = NodeDescriptor(
   ],
   options: [modelOption],
   typeRule: { (inputs, options) throws(TypeRuleError) in
-    let c = try configuration(options)
+    guard let c = try configuration(options) else {
+      return ["embeddings": .tensor(dtype: .f32, shape: [.symbol("queries"), .symbol("hidden")])]
+    }
     let width = c.vision.hiddenSize
     switch inputs["features"] {
     case nil, .any?, .tensor(dtype: nil, shape: nil)?, .tensor(dtype: .f32?, shape: nil)?: break

@@ -5,6 +5,7 @@ import DepthPlugin
 import IMUPlugin
 import ImageBindPlugin
 import LLMPlugin
+import LLaVAPlugin
 import MMGraph
 import NExTGPTPlugin
 import PointCloudPlugin
@@ -26,7 +27,7 @@ public enum Builtins {
       TensorPlugin.self, TextPlugin.self, AudioPlugin.self, VisionPlugin.self, VideoPlugin.self,
       PointCloudPlugin.self, LLMPlugin.self, SpeechPlugin.self, SentencePlugin.self, SpacePlugin.self,
       ImageBindPlugin.self, CLIPPlugin.self, DepthPlugin.self, ThermalPlugin.self, IMUPlugin.self,
-      NExTGPTPlugin.self, BLIP2Plugin.self,
+      NExTGPTPlugin.self, BLIP2Plugin.self, LLaVAPlugin.self,
     ]
   }
 

@@ -36,10 +36,12 @@ import Testing
     "IMU": ["MMCore", "MMGraph", "MMModels", "MMNN", "MMWeights"],
     "NExTGPT": ["MMCore", "MMGraph", "MMModels", "MMWeights"],
     "BLIP2": ["MMCore", "MMGraph", "MMModels", "MMMediaIO"],
+    "LLaVA": ["MMCore", "MMGraph", "MMMediaIO", "MMModels"],
     "MMBuiltins": [
       "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
       "PointCloudPlugin", "LLMPlugin", "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin",
       "CLIPPlugin", "DepthPlugin", "ThermalPlugin", "IMUPlugin", "NExTGPTPlugin", "BLIP2Plugin",
+      "LLaVAPlugin",
     ],
     "mmgraph": [
       "MMCore", "MMKernels", "MMWeights", "MMMediaIO", "MMGraph", "MMRuntime", "MMBuiltins", "MMLLM",

@@ -143,16 +143,28 @@ import Testing
       "\(text)")
   }
 
+  /// A folder whose config.json is broken is refused when the graph loads, naming the file; a
+  /// folder without one (a model not fetched yet) loads with symbolic shapes, so that every
+  /// graph validates without the models, and its run names the folder.
   @Test func unreadableCheckpointIsRefusedAtLoad() throws {
-    let graph = """
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("blip2-broken-\(UUID())")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try Data("{\"model_type\": \"blip-2\", \"vision_config\": [".utf8).write(
+      to: folder.appendingPathComponent("config.json"))
+    func graph(_ model: String) -> String {
+      """
       {"mmgraph": 1, "inputs": {"photo": "image"},
        "nodes": {"v": {"type": "blip2.vision", "inputs": {"image": "$photo"},
-                        "options": {"model": "/nonexistent/blip2"}}},
+                        "options": {"model": "\(model)"}}},
        "outputs": {"f": "v.embeddings"}}
       """
-    let result = try Self.load(graph)
-    let text = Self.errors(result)
-    #expect(result.graph == nil && text.contains("/nonexistent/blip2/config.json"), "\(text)")
+    }
+    let broken = try Self.load(graph(folder.path))
+    let text = Self.errors(broken)
+    #expect(broken.graph == nil && text.contains(folder.path + "/config.json"), "\(text)")
+    let absent = try Self.load(graph("/nonexistent/blip2"))
+    #expect(absent.graph != nil, "\(Self.errors(absent))")
   }
 
   /// A tensor of the wrong width that reaches the node at run time (an untyped input).

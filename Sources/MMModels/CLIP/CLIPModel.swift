@@ -87,11 +87,9 @@ public struct CLIPVisionModel: Sendable {
     postNorm = try scope.layerNorm("post_layernorm", dim: d, eps: c.tower.layerNormEps)
   }
 
-  /// pixels: [batch, channels, size, size] (or [channels, size, size]) f32, normalized as the
-  /// checkpoint's image processor does → the pooled class token after `post_layernorm`
-  /// [batch, dim]. `trace` names: `vision_model.embeddings`, `vision_model.pre_layrnorm`,
-  /// `vision_model.encoder.layers.{i}`, `vision_model.pooled`.
-  public func callAsFunction(_ pixels: Tensor, trace: ActivationTrace? = nil) throws(ModelError) -> Tensor {
+  /// The encoder's input: patch embeddings, class token and positions, then `pre_layrnorm`:
+  /// pixels [batch, channels, size, size] → [batch, patches + 1, dim] (HF's `hidden_states[0]`).
+  func embeddings(_ pixels: Tensor, trace: ActivationTrace?) throws(ModelError) -> Tensor {
     let c = configuration
     let (size, p, channels, d) = (c.imageSize, c.patchSize, c.channelCount, c.tower.hiddenSize)
     let images: Tensor
@@ -141,6 +139,48 @@ public struct CLIPVisionModel: Sendable {
     trace.record("vision_model.embeddings", embeddings)
     let hidden = preNorm(embeddings)
     trace.record("vision_model.pre_layrnorm", hidden)
+    return hidden
+  }
+
+  /// The hidden states Hugging Face returns with `output_hidden_states=True`, at `indices`
+  /// (0 = the embeddings after `pre_layrnorm`, i = the output of encoder layer i − 1; negative
+  /// indices count from the end as Python does, −1 = the last layer): pixels
+  /// [batch, channels, size, size] → one [batch, patches + 1, dim] per index, in the order asked.
+  /// Runs the encoder only as deep as the deepest index (LLaVA's feature layer −2 skips the
+  /// last layer).
+  public func hiddenStates(_ pixels: Tensor, at indices: [Int], trace: ActivationTrace? = nil)
+    throws(ModelError) -> [Tensor]
+  {
+    let count = configuration.tower.layerCount + 1
+    var resolved: [Int] = []
+    for index in indices {
+      guard index >= -count && index < count else {
+        throw .invalidInput("CLIP vision: hidden state index \(index) outside -\(count)..<\(count)")
+      }
+      resolved.append(index < 0 ? index + count : index)
+    }
+    guard let deepest = resolved.max() else { return [] }
+    let hidden = try embeddings(pixels, trace: trace)
+    var states: [Int: Tensor] = [:]
+    if resolved.contains(0) { states[0] = Tensor(copying: hidden) }
+    for i in 0..<deepest {
+      try encoder.layers[i](hidden, causal: false)
+      trace.record("vision_model.encoder.layers.\(i)", hidden)
+      if resolved.contains(i + 1) { states[i + 1] = i + 1 == deepest ? hidden : Tensor(copying: hidden) }
+    }
+    return resolved.compactMap { states[$0] }
+  }
+
+  /// pixels: [batch, channels, size, size] (or [channels, size, size]) f32, normalized as the
+  /// checkpoint's image processor does → the pooled class token after `post_layernorm`
+  /// [batch, dim]. `trace` names: `vision_model.embeddings`, `vision_model.pre_layrnorm`,
+  /// `vision_model.encoder.layers.{i}`, `vision_model.pooled`.
+  public func callAsFunction(_ pixels: Tensor, trace: ActivationTrace? = nil) throws(ModelError) -> Tensor {
+    let c = configuration
+    let d = c.tower.hiddenSize
+    let tokens = c.patchCount + 1
+    let hidden = try embeddings(pixels, trace: trace)
+    let batch = hidden.shape[0]
     try encoder(hidden, causal: false, trace: trace, name: "vision_model")
     let cls = Tensor(zeros: [batch, d])
     for n in 0..<batch {
