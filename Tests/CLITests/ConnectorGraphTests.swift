@@ -71,4 +71,33 @@ import Testing
     #expect(result.stderr.contains("so the prompt must not hold '<image>'"), "\(result.stderr)")
     #expect(CLI.files(in: out).isEmpty)
   }
+
+  /// Two images interleaved with text (Graphs/llava-compare.json): each in place of its own
+  /// `<image>`, in order — transformers' tokens for the same two photos
+  /// (Scripts/goldens/llava_two_images.py).
+  @Test func llavaTwoInterleavedImagesAnswerAsTransformers() throws {
+    let (tokens, log) = try Self.tokens(
+      "llava-compare.json",
+      [
+        "--input", "first=\(CLI.path("../shared/testdata/dog_image.jpg"))", "--input",
+        "second=Tests/Fixtures/blip2/car.jpg", "--input", "prompt=Which one is a dog?", "--set",
+        "model=Tests/Fixtures/llava/tiny", "--set", "max_tokens=10",
+      ])
+    #expect(tokens == (try Self.goldenTokens("Tests/Goldens/llava/two_images.json")), "\(log)")
+  }
+
+  /// One image for a prompt with two placeholders: refused before the vision tower runs.
+  @Test func llavaFewerMediaThanPlaceholdersIsRefused() throws {
+    let out = CLI.temporaryFolder("connector-count")
+    let result = try CLI.run([
+      "run", "Graphs/llava-describe.json", "--input", "photo=Tests/Fixtures/blip2/car.jpg", "--input",
+      "prompt=and <image>?", "--set", "model=Tests/Fixtures/llava/tiny", "--out", out,
+    ])
+    #expect(result.code == 1, "\(result.stderr)")
+    #expect(
+      result.stderr.contains(
+        "the prompt has 2 '<image>' placeholders but 1 media inputs are connected (media)"),
+      "\(result.stderr)")
+    #expect(CLI.files(in: out).isEmpty)
+  }
 }
