@@ -122,6 +122,9 @@ let package = Package(
       path: "Plugins/LLaVA",
       swiftSettings: kernelFlags),
     .target(
+      name: "IdeficsPlugin", dependencies: ["MMCore", "MMGraph", "MMMediaIO", "MMModels"],
+      path: "Plugins/Idefics", swiftSettings: kernelFlags),
+    .target(
       name: "NExTGPTPlugin", dependencies: ["MMCore", "MMGraph", "MMModels", "MMWeights"],
       path: "Plugins/NExTGPT", swiftSettings: kernelFlags),
     .target(
@@ -130,7 +133,7 @@ let package = Package(
         "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
         "PointCloudPlugin", "LLMPlugin", "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin",
         "CLIPPlugin", "DepthPlugin", "ThermalPlugin", "IMUPlugin", "NExTGPTPlugin", "BLIP2Plugin",
-        "LLaVAPlugin",
+        "LLaVAPlugin", "IdeficsPlugin",
       ]),
 
     // MARK: The CLI
@@ -171,7 +174,8 @@ let package = Package(
       dependencies: [
         "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin", "PointCloudPlugin",
         "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin", "DepthPlugin", "ThermalPlugin",
-        "IMUPlugin", "BLIP2Plugin", "LLaVAPlugin", "MMModels", "MMNN", "MMGraph", "MMMediaIO", "MMWeights",
+        "IMUPlugin", "BLIP2Plugin", "LLaVAPlugin", "IdeficsPlugin", "MMModels", "MMNN", "MMGraph",
+        "MMMediaIO", "MMWeights",
         "MMCore", "MMTestSupport",
       ]),
     .testTarget(name: "MMChatTests", dependencies: ["MMChat", "MMCore"]),

@@ -95,7 +95,7 @@ final class ChatNode: Node {
         if !emit.isEmpty { context.partial("text", text: emit) }
         if stopped { return (text, generated) }
       }
-      if generated.count < maxTokens { logits = try lm.model.forward([.tokens([next])]) }
+      if generated.count < maxTokens { logits = try lm.model.forward([.tokens([next])], generated: true) }
     }
     let tail = matcher.feed(try decoder.finish()).emit + matcher.flush()
     if !tail.isEmpty { context.partial("text", text: tail) }

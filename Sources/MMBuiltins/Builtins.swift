@@ -3,6 +3,7 @@ import BLIP2Plugin
 import CLIPPlugin
 import DepthPlugin
 import IMUPlugin
+import IdeficsPlugin
 import ImageBindPlugin
 import LLMPlugin
 import LLaVAPlugin
@@ -27,7 +28,7 @@ public enum Builtins {
       TensorPlugin.self, TextPlugin.self, AudioPlugin.self, VisionPlugin.self, VideoPlugin.self,
       PointCloudPlugin.self, LLMPlugin.self, SpeechPlugin.self, SentencePlugin.self, SpacePlugin.self,
       ImageBindPlugin.self, CLIPPlugin.self, DepthPlugin.self, ThermalPlugin.self, IMUPlugin.self,
-      NExTGPTPlugin.self, BLIP2Plugin.self, LLaVAPlugin.self,
+      NExTGPTPlugin.self, BLIP2Plugin.self, LLaVAPlugin.self, IdeficsPlugin.self,
     ]
   }
 

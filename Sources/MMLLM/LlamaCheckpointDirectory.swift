@@ -9,6 +9,13 @@ import MMWeights
 /// `language_model.model.layers.0…`, `language_model.lm_head.weight`) or under transformers 5's
 /// in-memory names (`model.language_model.layers.0…`, `lm_head.weight`). The decoder reads its
 /// own names through a `RenamedWeightStore`; nothing is copied.
+///
+/// An Idefics checkpoint (`model_type` "idefics", `IdeficsForVisionText2Text`) keeps the decoder's
+/// settings at the top level of config.json and its tensors under LlamaForCausalLM names
+/// (`model.layers.N…`, `model.embed_tokens.weight`, `model.norm.weight`, `lm_head.weight`) beside
+/// `model.gated_cross_attn_layers.K…` and the decoupled `additional_embedding`/`additional_fc`;
+/// `idefics` then holds what the gated cross-attention needs, and the vocabulary is
+/// `vocab_size + additional_vocab_size`.
 public struct LlamaCheckpointDirectory: Sendable {
   public let directory: String
   /// The whole config.json (a multimodal checkpoint's vision and connector settings live here).
@@ -21,6 +28,8 @@ public struct LlamaCheckpointDirectory: Sendable {
   public var modelType: String? { config["model_type"]?.string }
   /// Whether the decoder sits inside a multimodal checkpoint.
   public let isMultimodal: Bool
+  /// The gated cross-attention settings of an Idefics checkpoint, nil otherwise.
+  public let idefics: IdeficsDecoderConfiguration?
 
   public init(directory: String) throws(LlamaError) {
     self.directory = directory
@@ -33,6 +42,26 @@ public struct LlamaCheckpointDirectory: Sendable {
     }
     let store: any WeightStore
     do { store = try openWeightStore(path: directory) } catch { throw .weights(error.description) }
+    if config["model_type"]?.string == "idefics" {
+      isMultimodal = true
+      // The top level is the text config; its architectures name the multimodal class.
+      let members = (config.members ?? []).filter { $0.key != "architectures" }
+      var configuration = try LlamaConfiguration(json: .object(members), source: file)
+      let tokenizerFile = URL(fileURLWithPath: directory).appendingPathComponent("tokenizer.json").path
+      var tokenizer: JSONValue?
+      if let data = FileManager.default.contents(atPath: tokenizerFile) {
+        do { tokenizer = try JSONParser.parse(data, file: tokenizerFile).root } catch {
+          throw .configuration(source: tokenizerFile, problem: error.message)
+        }
+      }
+      let idefics = try IdeficsDecoderConfiguration(config: config, tokenizerJSON: tokenizer, source: file)
+      configuration.vocabSize += idefics.additionalVocabSize
+      self.configuration = configuration
+      self.idefics = idefics
+      weights = store
+      return
+    }
+    idefics = nil
     guard let text = config["text_config"], text != .null else {
       isMultimodal = false
       configuration = try LlamaConfiguration(json: config, source: file)

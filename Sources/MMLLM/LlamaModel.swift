@@ -68,18 +68,27 @@ public final class LlamaModel {
   let lmHead: LlamaLinear
   let cache: LlamaKVCache
   let inverseFrequencies: [Float]
+  /// Idefics: `model.embed_tokens.additional_embedding.weight` [additional, hidden] (ids from
+  /// `textVocabSize` on) and `lm_head.additional_fc.weight` [additional, hidden] (the last
+  /// logits), nil otherwise.
+  let additionalEmbedding, additionalHead: LlamaLinear?
+  /// Rows of `embed_tokens`/`lm_head`: the vocabulary less the additional ids.
+  let textVocabSize: Int
+  /// Idefics' gated cross-attention layers and their images, nil for a plain decoder.
+  let crossAttention: GatedCrossAttention?
   private let scratch: LlamaScratch
 
   /// A Hugging Face checkpoint directory: config.json and model.safetensors (or a sharded
-  /// index) of a LlamaForCausalLM, or of a LLaVA / BLIP-2 / InstructBLIP checkpoint whose text
-  /// model is a LLaMA (`LlamaCheckpointDirectory`).
+  /// index) of a LlamaForCausalLM, of a LLaVA / BLIP-2 / InstructBLIP checkpoint whose text
+  /// model is a LLaMA, or of an Idefics checkpoint (its decoder with the gated cross-attention
+  /// layers; `LlamaCheckpointDirectory`).
   public convenience init(
     directory: String, maxSequenceLength: Int? = nil, promptChunk: Int = 64, pool: ThreadPool = .shared
   ) throws(LlamaError) {
     let checkpoint = try LlamaCheckpointDirectory(directory: directory)
     try self.init(
       configuration: checkpoint.configuration, checkpoint: .huggingFace(checkpoint.weights),
-      maxSequenceLength: maxSequenceLength, promptChunk: promptChunk, pool: pool)
+      maxSequenceLength: maxSequenceLength, promptChunk: promptChunk, pool: pool, idefics: checkpoint.idefics)
   }
 
   /// A GGUF file (general.architecture llama or qwen2).
@@ -116,7 +125,7 @@ public final class LlamaModel {
 
   init(
     configuration c: LlamaConfiguration, checkpoint: LlamaCheckpoint, maxSequenceLength: Int?,
-    promptChunk: Int, pool: ThreadPool
+    promptChunk: Int, pool: ThreadPool, idefics: IdeficsDecoderConfiguration? = nil
   ) throws(LlamaError) {
     guard promptChunk > 0 else { throw .invalidInput("promptChunk is \(promptChunk), expected > 0") }
     let length = maxSequenceLength ?? min(c.maxPositionEmbeddings, 4096)
@@ -127,7 +136,22 @@ public final class LlamaModel {
     self.pool = pool
     let names = LlamaTensorNames(checkpoint)
     let (hidden, q, kv) = (c.hiddenSize, c.headCount * c.headDim, c.kvHeadCount * c.headDim)
-    embedTokens = try checkpoint.linear(names.embedTokens, rows: c.vocabSize, columns: hidden)
+    // Idefics' decoupled embedding and head: the text rows, then the additional ones.
+    let additional = idefics?.additionalVocabSize ?? 0
+    textVocabSize = c.vocabSize - additional
+    embedTokens = try checkpoint.linear(names.embedTokens, rows: textVocabSize, columns: hidden)
+    additionalEmbedding =
+      additional > 0
+      ? try checkpoint.linear(
+        "model.embed_tokens.additional_embedding.weight", rows: additional, columns: hidden)
+      : nil
+    // Tied (HF's _tied_weights_keys): additional_fc is additional_embedding when not stored.
+    if additional > 0, checkpoint.contains("lm_head.additional_fc.weight") || !c.tieWordEmbeddings {
+      additionalHead = try checkpoint.linear(
+        "lm_head.additional_fc.weight", rows: additional, columns: hidden)
+    } else {
+      additionalHead = additionalEmbedding
+    }
     layers = try (0..<c.layerCount).map { (i: Int) throws(LlamaError) -> LlamaDecoderLayer in
       func linear(_ module: LlamaTensorNames.Module, _ rows: Int, _ columns: Int) throws(LlamaError)
         -> LlamaLinear
@@ -148,7 +172,7 @@ public final class LlamaModel {
     // HF writes lm_head.weight even when tied (safetensors dedups by dropping it, GGUF omits
     // output.weight): use the stored one when present.
     if checkpoint.contains(names.lmHead) || !c.tieWordEmbeddings {
-      lmHead = try checkpoint.linear(names.lmHead, rows: c.vocabSize, columns: hidden)
+      lmHead = try checkpoint.linear(names.lmHead, rows: textVocabSize, columns: hidden)
     } else {
       lmHead = embedTokens
     }
@@ -156,6 +180,59 @@ public final class LlamaModel {
       layers: c.layerCount, kvHeads: c.kvHeadCount, maxSequenceLength: length, headDim: c.headDim)
     inverseFrequencies = c.inverseFrequencies
     scratch = LlamaScratch(configuration: c, rows: promptChunk)
+    crossAttention = try idefics.map { (d: IdeficsDecoderConfiguration) throws(LlamaError) in
+      try GatedCrossAttention(configuration: d, llama: c, checkpoint: checkpoint, rows: promptChunk)
+    }
+  }
+
+  // MARK: Idefics cross-attention images
+
+  /// The width of the image embeddings the gated cross-attention takes (Idefics:
+  /// `vision_config.embed_dim`, the Perceiver Resampler's output width); nil for a plain decoder.
+  public var crossAttentionWidth: Int? { crossAttention?.configuration.imageWidth }
+
+  /// The `<image>` token id (Idefics: tokenizer.json's added token), when known.
+  public var imageTokenID: Int32? { crossAttention?.configuration.imageTokenID }
+
+  /// The images the gated cross-attention layers attend to, in prompt order: the k-th `<image>`
+  /// token of the prompt starts image k (each [latents, crossAttentionWidth], any float dtype).
+  /// Replaces earlier images and restarts the image tracking; `reset()` clears them.
+  /// - Throws: `.invalidInput` for a model without cross-attention or a width mismatch.
+  public func setCrossAttentionImages(_ images: [Tensor]) throws(LlamaError) {
+    guard let crossAttention else {
+      throw .invalidInput(
+        "this model has no gated cross-attention layers (not an Idefics checkpoint): images cannot be given")
+    }
+    guard images.isEmpty || crossAttention.configuration.imageTokenID != nil else {
+      throw .invalidInput(
+        "the <image> token id is unknown (no tokenizer.json with an added '<image>' token beside config.json): "
+          + "the images cannot be placed in the prompt")
+    }
+    try crossAttention.setImages(images, pool: pool)
+    crossAttention.restart()
+  }
+
+  /// Checks that `prompt` (the rest of the prompt, after any positions already cached) holds
+  /// exactly as many `<image>` tokens as cross-attention images remain; nothing for a plain
+  /// decoder. `generateGreedy` calls it; a caller that runs `forward` itself calls it first.
+  public func validateCrossAttentionImages(_ prompt: [LlamaInput]) throws(LlamaError) {
+    guard let crossAttention, let imageToken = crossAttention.configuration.imageTokenID else { return }
+    var count = crossAttention.imageTokensSeen
+    for case .tokens(let ids) in prompt { count += ids.reduce(0) { $0 + ($1 == imageToken ? 1 : 0) } }
+    guard count == crossAttention.images.count else {
+      throw .invalidInput(
+        "the prompt has \(count) <image> token(s) (id \(imageToken)) for \(crossAttention.images.count) "
+          + "cross-attention image(s): each image needs its own <image> token")
+    }
+  }
+
+  /// Row `id` of the input embeddings (Idefics' additional ids from their own table).
+  private func embedRow(_ id: Int, into destination: UnsafeMutablePointer<Float>) {
+    if id >= textVocabSize, let additionalEmbedding {
+      additionalEmbedding.row(id - textVocabSize, into: destination)
+    } else {
+      embedTokens.row(id, into: destination)
+    }
   }
 
   /// The input embedding of token `id` (its `embed_tokens` row, dequantized): [hiddenSize].
@@ -164,20 +241,30 @@ public final class LlamaModel {
       throw .invalidInput("token id \(id) is outside the vocabulary of \(configuration.vocabSize)")
     }
     var row = [Float](repeating: 0, count: configuration.hiddenSize)
-    row.withUnsafeMutableBufferPointer { embedTokens.row(Int(id), into: $0.baseAddress!) }
+    row.withUnsafeMutableBufferPointer { embedRow(Int(id), into: $0.baseAddress!) }
     return row
   }
 
-  /// Forgets the cached positions (the next input starts at position 0).
-  public func reset() { position = 0 }
+  /// Forgets the cached positions (the next input starts at position 0) and any
+  /// cross-attention images.
+  public func reset() {
+    position = 0
+    crossAttention?.reset()
+  }
 
   /// Appends `inputs` (in order) to the sequence and returns the logits: [1, vocab] for the
   /// last new position, or [n, vocab] for every new position when `allLogits`.
   ///
   /// Everything is validated before any work: token ids in range, embeddings [n, hidden], at
   /// least one position, and `position + n ≤ maxSequenceLength` (else `.contextOverflow`, and
-  /// the cache is unchanged).
-  public func forward(_ inputs: [LlamaInput], allLogits: Bool = false) throws(LlamaError) -> Tensor {
+  /// the cache is unchanged), and for Idefics no more `<image>` tokens than images.
+  ///
+  /// Idefics: prompt tokens are scanned for `<image>` and the end-of-sequence token to give each
+  /// position its image (see `GatedCrossAttention`); `generated` inputs (tokens the model
+  /// produced) keep the last prompt position's image instead, as HF's `generate` does.
+  public func forward(_ inputs: [LlamaInput], allLogits: Bool = false, generated: Bool = false)
+    throws(LlamaError) -> Tensor
+  {
     let c = configuration
     var total = 0
     for input in inputs {
@@ -198,6 +285,11 @@ public final class LlamaModel {
     guard position + total <= maxSequenceLength else {
       throw .contextOverflow(position: position, adding: total, maximum: maxSequenceLength)
     }
+    var imageOf: [Int] = []
+    if let crossAttention {
+      if !generated { try crossAttention.checkImageTokens(inputs) }
+      imageOf = crossAttention.imageIndices(inputs, generated: generated)
+    }
 
     // The residual stream of every new position, [total, hidden].
     let hidden = c.hiddenSize
@@ -208,7 +300,7 @@ public final class LlamaModel {
       switch input {
       case .tokens(let ids):
         for id in ids {
-          embedTokens.row(Int(id), into: x + row * hidden)
+          embedRow(Int(id), into: x + row * hidden)
           row += 1
         }
       case .embeddings(let tensor):
@@ -223,7 +315,7 @@ public final class LlamaModel {
     var start = 0
     while start < total {
       let n = min(promptChunk, total - start)
-      decoderLayers(x + start * hidden, rows: n)
+      decoderLayers(x + start * hidden, rows: n, images: imageOf.isEmpty ? nil : imageOf[start..<start + n])
       if allLogits { head(x + start * hidden, rows: n, into: out + start * c.vocabSize) }
       start += n
     }
@@ -242,27 +334,36 @@ public final class LlamaModel {
         position: position, adding: prompt.reduce(0, { $0 + $1.count }) + maxNewTokens - 1,
         maximum: maxSequenceLength)
     }
+    try validateCrossAttentionImages(prompt)
     var logits = try forward(prompt)
     var generated: [Int32] = []
     while true {
       let next = Int32(argmax(logits.pointer(Float.self), count: configuration.vocabSize))
       generated.append(next)
       if generated.count == maxNewTokens || stopTokens.contains(next) { return generated }
-      logits = try forward([.tokens([next])])
+      logits = try forward([.tokens([next])], generated: true)
     }
   }
 
   // MARK: The decoder
 
   /// Runs `rows` new positions (x: [rows, hidden], rows ≤ promptChunk) through every layer in
-  /// place, appending their keys and values to the cache.
-  private func decoderLayers(_ x: UnsafeMutablePointer<Float>, rows n: Int) {
+  /// place, appending their keys and values to the cache. Idefics: gated cross-attention layer
+  /// k runs before decoder layer k·interval, with `images` the image of each row (-1: none).
+  private func decoderLayers(_ x: UnsafeMutablePointer<Float>, rows n: Int, images: ArraySlice<Int>? = nil) {
     let c = configuration
     let s = scratch
     let (hidden, heads, kvHeads, headDim) = (c.hiddenSize, c.headCount, c.kvHeadCount, c.headDim)
     let past = position
     let positions = Array(past..<past + n)
     for (index, layer) in layers.enumerated() {
+      if let crossAttention, index % crossAttention.configuration.crossLayerInterval == 0,
+        index / crossAttention.configuration.crossLayerInterval < crossAttention.layers.count
+      {
+        crossAttention.apply(
+          layer: index / crossAttention.configuration.crossLayerInterval, x, rows: n,
+          images: images ?? ArraySlice(repeating: -1, count: n), scratch: s, pool: pool)
+      }
       // Attention block: x += o_proj(attention(rope(q_proj(h)), rope(k_proj(h)), v_proj(h)))
       rmsNorm(x, s.h, rows: n, dim: hidden, weight: layer.inputLayernorm, eps: c.rmsNormEps, pool: pool)
       if n == 1 {
@@ -314,7 +415,11 @@ public final class LlamaModel {
   private func head(_ x: UnsafePointer<Float>, rows n: Int, into logits: UnsafeMutablePointer<Float>) {
     let c = configuration
     rmsNorm(x, scratch.h, rows: n, dim: c.hiddenSize, weight: norm, eps: c.rmsNormEps, pool: pool)
-    lmHead.apply(scratch.h, rows: n, into: logits, activations: decodeActivations, pool: pool)
+    lmHead.apply(
+      scratch.h, rows: n, into: logits, ldy: c.vocabSize, activations: decodeActivations, pool: pool)
+    additionalHead?.apply(
+      scratch.h, rows: n, into: logits + textVocabSize, ldy: c.vocabSize, activations: decodeActivations,
+      pool: pool)
   }
 }
 

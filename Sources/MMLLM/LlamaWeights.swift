@@ -28,14 +28,15 @@ final class LlamaLinear: @unchecked Sendable {
   var outputs: Int { weight.rows }
   var inputs: Int { weight.columns }
 
-  /// y[rows, outputs] = x[rows, inputs]·Wᵀ + b, or y += … when `accumulate` (a residual add).
-  /// `activations` applies to rows < 4 (the GEMV path; see `QuantizedActivations`).
+  /// y[rows, outputs] = x[rows, inputs]·Wᵀ + b, or y += … when `accumulate` (a residual add);
+  /// y's rows are `ldy` apart (default `outputs`). `activations` applies to rows < 4 (the GEMV
+  /// path; see `QuantizedActivations`).
   func apply(
-    _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, accumulate: Bool = false,
-    activations: QuantizedActivations = .float32, pool: ThreadPool
+    _ x: UnsafePointer<Float>, rows: Int, into y: UnsafeMutablePointer<Float>, ldy: Int? = nil,
+    accumulate: Bool = false, activations: QuantizedActivations = .float32, pool: ThreadPool
   ) {
     quantizedGEMM(
-      m: rows, x: x, ldx: inputs, w: weight, y: y, ldy: outputs,
+      m: rows, x: x, ldx: inputs, w: weight, y: y, ldy: ldy ?? outputs,
       epilogue: GEMMEpilogue(beta: accumulate ? 1 : 0, bias: bias.map { UnsafePointer($0) }),
       activations: activations, pool: pool)
   }

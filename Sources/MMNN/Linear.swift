@@ -37,6 +37,12 @@ public final class Linear: @unchecked Sendable {
 
   deinit { biasValues?.deallocate() }
 
+  /// This layer with W also packed for the GEMM micro-kernel (itself when it already is): for
+  /// encoders that always run on many tokens, where packing W once saves packing it per call.
+  public func packed() -> Linear {
+    packedWeight != nil ? self : Linear(weight: weight, bias: bias, activation: activation, packed: true)
+  }
+
   public var inputs: Int { weight.columns }
   public var outputs: Int { weight.rows }
   public var bias: [Float]? { biasValues.map { Array(UnsafeBufferPointer(start: $0, count: outputs)) } }

@@ -37,11 +37,12 @@ import Testing
     "NExTGPT": ["MMCore", "MMGraph", "MMModels", "MMWeights"],
     "BLIP2": ["MMCore", "MMGraph", "MMModels", "MMMediaIO"],
     "LLaVA": ["MMCore", "MMGraph", "MMMediaIO", "MMModels"],
+    "Idefics": ["MMCore", "MMGraph", "MMMediaIO", "MMModels"],
     "MMBuiltins": [
       "MMGraph", "TensorPlugin", "TextPlugin", "AudioPlugin", "VisionPlugin", "VideoPlugin",
       "PointCloudPlugin", "LLMPlugin", "SpeechPlugin", "SentencePlugin", "SpacePlugin", "ImageBindPlugin",
       "CLIPPlugin", "DepthPlugin", "ThermalPlugin", "IMUPlugin", "NExTGPTPlugin", "BLIP2Plugin",
-      "LLaVAPlugin",
+      "LLaVAPlugin", "IdeficsPlugin",
     ],
     "mmgraph": [
       "MMCore", "MMKernels", "MMWeights", "MMMediaIO", "MMGraph", "MMRuntime", "MMBuiltins", "MMLLM",

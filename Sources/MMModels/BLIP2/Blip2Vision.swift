@@ -43,9 +43,6 @@ public struct Blip2VisionModel: Sendable {
         .reshaped([c.tokenCount, d])
     } catch let error as ModelError { throw error } catch { throw .invalidInput("\(error)") }
     var layers: [PreNormTransformerBlock] = []
-    func packed(_ linear: Linear) -> Linear {
-      Linear(weight: linear.weight, bias: linear.bias, activation: linear.activation, packed: true)
-    }
     for i in 0..<c.layerCount {
       let layer = scope.child("encoder.layers.\(i)")
       let attention = layer.child("self_attn")
@@ -64,10 +61,11 @@ public struct Blip2VisionModel: Sendable {
           norm1: try layer.layerNorm("layer_norm1", dim: d, eps: c.layerNormEps),
           attention: MultiHeadAttention(
             heads: c.headCount, inProjection: Linear(weight: qkvWeight, bias: qkvBias, packed: true),
-            out: packed(try attention.linear("projection", inputs: d, outputs: d))),
+            out: try attention.linear("projection", inputs: d, outputs: d).packed()),
           norm2: try layer.layerNorm("layer_norm2", dim: d, eps: c.layerNormEps),
           mlp: MLP(
-            fc1: packed(fc1), fc2: packed(try layer.linear("mlp.fc2", inputs: c.intermediateSize, outputs: d))
+            fc1: fc1.packed(),
+            fc2: try layer.linear("mlp.fc2", inputs: c.intermediateSize, outputs: d).packed()
           )))
     }
     self.layers = layers

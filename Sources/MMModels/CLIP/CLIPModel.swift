@@ -14,9 +14,6 @@ struct CLIPEncoder: Sendable {
   init(_ scope: ParameterScope, _ tower: CLIPConfiguration.Tower) throws(ModelError) {
     let d = tower.hiddenSize
     var layers: [PreNormTransformerBlock] = []
-    func packed(_ linear: Linear) -> Linear {
-      Linear(weight: linear.weight, bias: linear.bias, activation: linear.activation, packed: true)
-    }
     for i in 0..<tower.layerCount {
       let layer = scope.child("layers.\(i)")
       let attention = layer.child("self_attn")
@@ -33,12 +30,12 @@ struct CLIPEncoder: Sendable {
         PreNormTransformerBlock(
           norm1: try layer.layerNorm("layer_norm1", dim: d, eps: tower.layerNormEps),
           attention: MultiHeadAttention(
-            heads: tower.headCount, inProjection: packed(qkv),
-            out: packed(try attention.linear("out_proj", inputs: d, outputs: d))),
+            heads: tower.headCount, inProjection: qkv.packed(),
+            out: try attention.linear("out_proj", inputs: d, outputs: d).packed()),
           norm2: try layer.layerNorm("layer_norm2", dim: d, eps: tower.layerNormEps),
           mlp: MLP(
-            fc1: packed(fc1),
-            fc2: packed(try layer.linear("mlp.fc2", inputs: tower.intermediateSize, outputs: d)))))
+            fc1: fc1.packed(),
+            fc2: try layer.linear("mlp.fc2", inputs: tower.intermediateSize, outputs: d).packed())))
     }
     self.layers = layers
   }
