@@ -33,11 +33,12 @@ public struct ImageBindTransformer: Sendable {
     for index in 0..<sizes.blocks {
       let block = scope.child("blocks.\(index)")
       let attn = block.child("attn")
-      // Every weight is also packed once for the GEMM micro-kernel: the trunks always run on
-      // many tokens (audio: 229 per clip), where packing W per call cost ~5 % of the time.
+      // Weights are not pre-packed (`Linear.packed()`): on imagebind_huge's audio trunk that
+      // makes each forward ~5 % faster but costs ~0.45 s once per process (340 MB packed), a
+      // loss for one clip per run — the CLI's common case.
       let inProjection = Linear(
         weight: try attn.matrix("in_proj_weight", rows: 3 * d, columns: d),
-        bias: try attn.floats("in_proj_bias", count: 3 * d), packed: true)
+        bias: try attn.floats("in_proj_bias", count: 3 * d))
       let bias: (k: [Float], v: [Float])? =
         biasKV
         ? (
@@ -46,10 +47,10 @@ public struct ImageBindTransformer: Sendable {
         ) : nil
       let attention = MultiHeadAttention(
         heads: sizes.heads, inProjection: inProjection,
-        out: try attn.linear("out_proj", inputs: d, outputs: d).packed(), biasKV: bias)
+        out: try attn.linear("out_proj", inputs: d, outputs: d), biasKV: bias)
       let mlp = MLP(
-        fc1: try block.linear("mlp.fc1", inputs: d, outputs: 4 * d, activation: .gelu).packed(),
-        fc2: try block.linear("mlp.fc2", inputs: 4 * d, outputs: d).packed())
+        fc1: try block.linear("mlp.fc1", inputs: d, outputs: 4 * d, activation: .gelu),
+        fc2: try block.linear("mlp.fc2", inputs: 4 * d, outputs: d))
       blocks.append(
         PreNormTransformerBlock(
           norm1: try block.layerNorm("norm_1", dim: d, eps: 1e-6), attention: attention,
