@@ -3,7 +3,6 @@ import MMCore
 import MMGraph
 import MMMediaIO
 import MMModels
-import Synchronization
 
 /// BLIP-2 / InstructBLIP nodes (`blip2.*`): a Hugging Face `Blip2ForConditionalGeneration` or
 /// `InstructBlipForConditionalGeneration` checkpoint folder turns an image into the soft tokens
@@ -16,9 +15,6 @@ public enum BLIP2Plugin: NodePlugin {
 
   public static let descriptors: [NodeDescriptor] = [visionDescriptor, qformerDescriptor]
 
-  public static func register(into registry: inout NodeRegistry) throws(RegistryError) {
-    for descriptor in descriptors { try registry.register(descriptor, from: name) }
-  }
 }
 
 /// A checkpoint's connector (vision model, Q-Former, projection) and image preprocessor, loaded
@@ -27,23 +23,20 @@ final class BLIP2Checkpoint: Sendable {
   let model: BLIP2Model
   let preprocessor: BLIP2ImagePreprocessor
 
-  private static let loaded = Mutex<[String: BLIP2Checkpoint]>([:])
+  private static let loaded = LoadedModels<BLIP2Checkpoint>()
 
   static func shared(_ path: String) throws -> BLIP2Checkpoint {
-    if let checkpoint = loaded.withLock({ $0[path] }) { return checkpoint }
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
-    else {
-      throw NodeFailure(
-        "\(path): expected a BLIP-2 or InstructBLIP checkpoint folder (config.json, model.safetensors, "
-          + "preprocessor_config.json)")
-    }
-    let model = try BLIP2Model(directory: path)
-    let preprocessor = BLIP2ImagePreprocessor(try BLIPImageProcessorConfiguration(directory: path))
-    let checkpoint = BLIP2Checkpoint(model: model, preprocessor: preprocessor)
-    return loaded.withLock { cache in
-      if let existing = cache[path] { return existing }
-      cache[path] = checkpoint
+    try loaded(path) {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
+      else {
+        throw NodeFailure(
+          "\(path): expected a BLIP-2 or InstructBLIP checkpoint folder (config.json, model.safetensors, "
+            + "preprocessor_config.json)")
+      }
+      let model = try BLIP2Model(directory: path)
+      let preprocessor = BLIP2ImagePreprocessor(try BLIPImageProcessorConfiguration(directory: path))
+      let checkpoint = BLIP2Checkpoint(model: model, preprocessor: preprocessor)
       return checkpoint
     }
   }

@@ -3,7 +3,6 @@ import MMCore
 import MMGraph
 import MMModels
 import MMTokenizers
-import Synchronization
 
 /// CLIP nodes (`clip.*`): a Hugging Face CLIP checkpoint folder (config.json, model.safetensors,
 /// tokenizer.json or vocab.json + merges.txt) embeds images and texts into one unit-norm space,
@@ -13,9 +12,6 @@ public enum CLIPPlugin: NodePlugin {
 
   public static let descriptors: [NodeDescriptor] = [imageDescriptor, textDescriptor]
 
-  public static func register(into registry: inout NodeRegistry) throws(RegistryError) {
-    for descriptor in descriptors { try registry.register(descriptor, from: name) }
-  }
 }
 
 /// A checkpoint's model and tokenizer, loaded once per process and folder.
@@ -24,22 +20,20 @@ final class CLIPCheckpoint: Sendable {
   /// Nil for a vision-only checkpoint.
   let tokenizer: CLIPTokenizer?
 
-  private static let loaded = Mutex<[String: CLIPCheckpoint]>([:])
+  private static let loaded = LoadedModels<CLIPCheckpoint>()
 
   static func shared(_ path: String) throws -> CLIPCheckpoint {
-    if let checkpoint = loaded.withLock({ $0[path] }) { return checkpoint }
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
-    else {
-      throw NodeFailure(
-        "\(path): expected a Hugging Face CLIP checkpoint folder (config.json, model.safetensors, tokenizer)")
-    }
-    let model = try CLIPModel(directory: path)
-    let tokenizer = model.text == nil ? nil : try CLIPTokenizer(folder: path)
-    let checkpoint = CLIPCheckpoint(model: model, tokenizer: tokenizer)
-    return loaded.withLock { cache in
-      if let existing = cache[path] { return existing }
-      cache[path] = checkpoint
+    try loaded(path) {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
+      else {
+        throw NodeFailure(
+          "\(path): expected a Hugging Face CLIP checkpoint folder (config.json, model.safetensors, tokenizer)"
+        )
+      }
+      let model = try CLIPModel(directory: path)
+      let tokenizer = model.text == nil ? nil : try CLIPTokenizer(folder: path)
+      let checkpoint = CLIPCheckpoint(model: model, tokenizer: tokenizer)
       return checkpoint
     }
   }

@@ -32,9 +32,6 @@ public enum IMUPlugin: NodePlugin {
       make: { options in IMUNode(options) })
   ]
 
-  public static func register(into registry: inout NodeRegistry) throws(RegistryError) {
-    for descriptor in descriptors { try registry.register(descriptor, from: name) }
-  }
 }
 
 final class IMUNode: Node {

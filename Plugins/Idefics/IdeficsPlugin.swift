@@ -3,7 +3,6 @@ import MMCore
 import MMGraph
 import MMMediaIO
 import MMModels
-import Synchronization
 
 /// Idefics nodes (`idefics.*`): the image side of a Hugging Face Idefics checkpoint folder
 /// (`IdeficsForVisionText2Text`: config.json, model.safetensors, preprocessor_config.json or
@@ -17,9 +16,6 @@ public enum IdeficsPlugin: NodePlugin {
 
   public static let descriptors: [NodeDescriptor] = [visionDescriptor, perceiverDescriptor, videoDescriptor]
 
-  public static func register(into registry: inout NodeRegistry) throws(RegistryError) {
-    for descriptor in descriptors { try registry.register(descriptor, from: name) }
-  }
 }
 
 /// A checkpoint's image side and image processor, loaded once per process and folder.
@@ -27,27 +23,24 @@ final class IdeficsCheckpoint: Sendable {
   let model: IdeficsVisionModel
   let preprocessing: VisionPreprocessing
 
-  private static let loaded = Mutex<[String: IdeficsCheckpoint]>([:])
+  private static let loaded = LoadedModels<IdeficsCheckpoint>()
 
   static func shared(_ path: String) throws -> IdeficsCheckpoint {
-    if let checkpoint = loaded.withLock({ $0[path] }) { return checkpoint }
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
-    else {
-      throw NodeFailure(
-        "\(path): expected a Hugging Face Idefics checkpoint folder (config.json, model.safetensors, preprocessor_config.json)"
-      )
-    }
-    let model = try IdeficsVisionModel(directory: path)
-    let processor = try IdeficsImageProcessor(directory: path)
-    let filters: [Int: ResampleFilter] = [0: .nearest, 1: .lanczos, 2: .bilinear, 3: .bicubic]
-    let preprocessing = try VisionPreprocessing(
-      resize: .exact(height: processor.height, width: processor.width),
-      filter: filters[processor.resample] ?? .bicubic, crop: nil, mean: processor.mean, std: processor.std)
-    let checkpoint = IdeficsCheckpoint(model: model, preprocessing: preprocessing)
-    return loaded.withLock { cache in
-      if let existing = cache[path] { return existing }
-      cache[path] = checkpoint
+    try loaded(path) {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
+      else {
+        throw NodeFailure(
+          "\(path): expected a Hugging Face Idefics checkpoint folder (config.json, model.safetensors, preprocessor_config.json)"
+        )
+      }
+      let model = try IdeficsVisionModel(directory: path)
+      let processor = try IdeficsImageProcessor(directory: path)
+      let filters: [Int: ResampleFilter] = [0: .nearest, 1: .lanczos, 2: .bilinear, 3: .bicubic]
+      let preprocessing = try VisionPreprocessing(
+        resize: .exact(height: processor.height, width: processor.width),
+        filter: filters[processor.resample] ?? .bicubic, crop: nil, mean: processor.mean, std: processor.std)
+      let checkpoint = IdeficsCheckpoint(model: model, preprocessing: preprocessing)
       return checkpoint
     }
   }

@@ -17,9 +17,6 @@ public enum ImageBindPlugin: NodePlugin {
     visionDescriptor, videoDescriptor, audioDescriptor, textDescriptor,
   ]
 
-  public static func register(into registry: inout NodeRegistry) throws(RegistryError) {
-    for descriptor in descriptors { try registry.register(descriptor, from: name) }
-  }
 }
 
 /// The default weights: `${MMGRAPH_MODELS:-~/.cache/mmgraph/models}/imagebind/imagebind_huge.safetensors`.

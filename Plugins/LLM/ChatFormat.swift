@@ -1,10 +1,10 @@
 import Foundation
 import MMChat
 import MMCore
+import MMGraph
 import MMLLM
 import MMTokenizers
 import MMWeights
-import Synchronization
 
 /// A model's tokenizer, chat template and stop tokens: everything a prompt needs, read without
 /// the weights — from a GGUF file's `tokenizer.*` metadata or a Hugging Face folder's
@@ -18,15 +18,12 @@ final class ChatFormat: Sendable {
   let bosToken: String?
   let eosToken: String?
 
-  private static let loaded = Mutex<[String: ChatFormat]>([:])
+  private static let loaded = LoadedModels<ChatFormat>()
 
   /// The format of the model at `path`, reading it the first time.
   static func shared(_ path: String) throws -> ChatFormat {
-    if let format = loaded.withLock({ $0[path] }) { return format }
-    let format = try ChatFormat(path: path)
-    return loaded.withLock { cache in
-      if let existing = cache[path] { return existing }
-      cache[path] = format
+    try loaded(path) {
+      let format = try ChatFormat(path: path)
       return format
     }
   }

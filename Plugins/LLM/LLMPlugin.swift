@@ -11,9 +11,6 @@ public enum LLMPlugin: NodePlugin {
 
   public static let descriptors: [NodeDescriptor] = [chatDescriptor]
 
-  public static func register(into registry: inout NodeRegistry) throws(RegistryError) {
-    for descriptor in descriptors { try registry.register(descriptor, from: name) }
-  }
 }
 
 /// prompt (+ system, + media) → text: the model's reply, and tokens: its ids. The prompt is

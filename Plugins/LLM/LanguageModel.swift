@@ -1,5 +1,6 @@
 import Foundation
 import MMCore
+import MMGraph
 import MMLLM
 import MMWeights
 import Synchronization
@@ -14,16 +15,13 @@ final class LanguageModel: @unchecked Sendable {
   /// Serializes generation: the model owns one KV cache.
   let lock = Mutex<Void>(())
 
-  private static let loaded = Mutex<[String: LanguageModel]>([:])
+  private static let loaded = LoadedModels<LanguageModel>()
 
   /// The model at `path`, loading it the first time.
   static func shared(_ path: String, context: Int) throws -> LanguageModel {
     let key = "\(path)#\(context)"
-    if let model = loaded.withLock({ $0[key] }) { return model }
-    let model = try LanguageModel(path: path, context: context)
-    return loaded.withLock { cache in
-      if let existing = cache[key] { return existing }
-      cache[key] = model
+    return try loaded(key) {
+      let model = try LanguageModel(path: path, context: context)
       return model
     }
   }

@@ -3,7 +3,6 @@ import MMCore
 import MMGraph
 import MMMediaIO
 import MMModels
-import Synchronization
 
 /// LLaVA's image side as nodes (`llava.*`), on a Hugging Face `LlavaForConditionalGeneration`
 /// checkpoint folder: `llava.vision` (image → the CLIP features LLaVA selects) and
@@ -14,9 +13,6 @@ public enum LLaVAPlugin: NodePlugin {
 
   public static let descriptors: [NodeDescriptor] = [visionDescriptor, projectorDescriptor]
 
-  public static func register(into registry: inout NodeRegistry) throws(RegistryError) {
-    for descriptor in descriptors { try registry.register(descriptor, from: name) }
-  }
 }
 
 /// A checkpoint's image encoder and image preprocessing, loaded once per process and folder.
@@ -24,23 +20,20 @@ final class LlavaCheckpoint: Sendable {
   let encoder: LlavaImageEncoder
   let preprocessing: VisionPreprocessing
 
-  private static let loaded = Mutex<[String: LlavaCheckpoint]>([:])
+  private static let loaded = LoadedModels<LlavaCheckpoint>()
 
   static func shared(_ path: String) throws -> LlavaCheckpoint {
-    if let checkpoint = loaded.withLock({ $0[path] }) { return checkpoint }
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
-    else {
-      throw NodeFailure(
-        "\(path): expected a Hugging Face LLaVA checkpoint folder (config.json, model.safetensors, preprocessor_config.json)"
-      )
-    }
-    let checkpoint = LlavaCheckpoint(
-      encoder: try LlavaImageEncoder(directory: path),
-      preprocessing: try VisionPreprocessing(checkpointDirectory: path))
-    return loaded.withLock { cache in
-      if let existing = cache[path] { return existing }
-      cache[path] = checkpoint
+    try loaded(path) {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
+      else {
+        throw NodeFailure(
+          "\(path): expected a Hugging Face LLaVA checkpoint folder (config.json, model.safetensors, preprocessor_config.json)"
+        )
+      }
+      let checkpoint = LlavaCheckpoint(
+        encoder: try LlavaImageEncoder(directory: path),
+        preprocessing: try VisionPreprocessing(checkpointDirectory: path))
       return checkpoint
     }
   }

@@ -3,7 +3,6 @@ import MMCore
 import MMGraph
 import MMModels
 import MMWeights
-import Synchronization
 
 /// NExT-GPT nodes (`nextgpt.*`): its linear input projection, which turns one shared-space
 /// embedding (ImageBind's audio, image or video vector) into one soft token for `llm.chat`.
@@ -13,22 +12,14 @@ public enum NExTGPTPlugin: NodePlugin {
 
   public static let descriptors: [NodeDescriptor] = [projectionDescriptor]
 
-  public static func register(into registry: inout NodeRegistry) throws(RegistryError) {
-    for descriptor in descriptors { try registry.register(descriptor, from: name) }
-  }
 }
 
 /// Projections loaded once per process, file and key prefix.
-private let loaded = Mutex<[String: NExTGPTProjection]>([:])
+private let loaded = LoadedModels<NExTGPTProjection>()
 
 func projection(_ path: String, prefix: String) throws -> NExTGPTProjection {
-  let key = path + "#" + prefix
-  if let model = loaded.withLock({ $0[key] }) { return model }
-  let model = try NExTGPTProjection(weights: try openWeightStore(path: path), prefix: prefix)
-  return loaded.withLock { cache in
-    if let existing = cache[key] { return existing }
-    cache[key] = model
-    return model
+  try loaded(path + "#" + prefix) {
+    try NExTGPTProjection(weights: try openWeightStore(path: path), prefix: prefix)
   }
 }
 

@@ -3,7 +3,6 @@ import MMCore
 import MMGraph
 import MMModels
 import MMNN
-import Synchronization
 
 /// Sentence-embedding nodes (`sentence.*`): texts → unit vectors from a BERT sentence encoder
 /// (sentence-transformers' all-MiniLM-L6-v2 by default). Registered through `MMBuiltins`.
@@ -12,9 +11,6 @@ public enum SentencePlugin: NodePlugin {
 
   public static let descriptors: [NodeDescriptor] = [embedDescriptor]
 
-  public static func register(into registry: inout NodeRegistry) throws(RegistryError) {
-    for descriptor in descriptors { try registry.register(descriptor, from: name) }
-  }
 }
 
 /// The default model folder, as Scripts/fetch-models.sh lays it out.
@@ -146,30 +142,27 @@ final class EmbedNode: Node {
 /// Loaded sentence embedders, one per model folder and length limit, for the whole process
 /// (a graph that embeds the query and the documents loads the model once).
 enum EmbedderCache {
-  private static let loaded = Mutex<[String: SentenceEmbedder]>([:])
+  private static let loaded = LoadedModels<SentenceEmbedder>()
 
   static func shared(_ path: String, maxLength: Int, node: String) throws -> SentenceEmbedder {
     let key = "\(path)#\(maxLength)"
-    if let embedder = loaded.withLock({ $0[key] }) { return embedder }
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
-    else {
-      let name = URL(fileURLWithPath: path).lastPathComponent
-      let fetch =
-        name == "minilm"
-        ? "fetch it with `bash Scripts/fetch-models.sh minilm`"
-        : "give the model option a BERT checkpoint folder (config.json, model.safetensors, tokenizer.json)"
-      throw NodeFailure("\(node): no model folder at \(path): \(fetch)")
-    }
-    let embedder: SentenceEmbedder
-    do {
-      embedder = try SentenceEmbedder(directory: path, maxSequenceLength: maxLength > 0 ? maxLength : nil)
-    } catch {
-      throw NodeFailure("\(node): cannot load the model: \(error)")
-    }
-    return loaded.withLock { cache in
-      if let existing = cache[key] { return existing }
-      cache[key] = embedder
+    return try loaded(key) {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
+      else {
+        let name = URL(fileURLWithPath: path).lastPathComponent
+        let fetch =
+          name == "minilm"
+          ? "fetch it with `bash Scripts/fetch-models.sh minilm`"
+          : "give the model option a BERT checkpoint folder (config.json, model.safetensors, tokenizer.json)"
+        throw NodeFailure("\(node): no model folder at \(path): \(fetch)")
+      }
+      let embedder: SentenceEmbedder
+      do {
+        embedder = try SentenceEmbedder(directory: path, maxSequenceLength: maxLength > 0 ? maxLength : nil)
+      } catch {
+        throw NodeFailure("\(node): cannot load the model: \(error)")
+      }
       return embedder
     }
   }

@@ -13,9 +13,6 @@ public enum SpacePlugin: NodePlugin {
     normalizeDescriptor, similarityDescriptor, addDescriptor, classifyDescriptor, searchDescriptor,
   ]
 
-  public static func register(into registry: inout NodeRegistry) throws(RegistryError) {
-    for descriptor in descriptors { try registry.register(descriptor, from: name) }
-  }
 }
 
 /// in: embedding [n, d] (any form) → out: embedding [n, d] unit, same space.

@@ -12,10 +12,6 @@ public enum SpeechPlugin: NodePlugin {
 
   public static let descriptors: [NodeDescriptor] = [transcribeDescriptor]
 
-  public static func register(into registry: inout NodeRegistry) throws(RegistryError) {
-    for descriptor in descriptors { try registry.register(descriptor, from: name) }
-  }
-
   /// Where `Scripts/fetch-models.sh whisper-tiny-en` puts Whisper tiny.en.
   static let defaultModel = "~/.cache/mmgraph/models/whisper-tiny-en"
 }
@@ -114,32 +110,28 @@ final class SpeechModel: @unchecked Sendable {
   /// Serializes transcription (one decoder at a time per model; the kernels are parallel).
   let lock = Mutex<Void>(())
 
-  private static let loaded = Mutex<[String: SpeechModel]>([:])
+  private static let loaded = LoadedModels<SpeechModel>()
 
   init(transcriber: WhisperTranscriber) { self.transcriber = transcriber }
 
   /// The model at `path`, loading it the first time (reported as progress).
   static func shared(_ path: String, context: NodeContext?) throws -> SpeechModel {
-    if let model = loaded.withLock({ $0[path] }) { return model }
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
-    else {
-      throw NodeFailure(
-        "\(context?.nodeName ?? "speech.transcribe"): no Whisper model folder at \(path); fetch Whisper tiny.en with: bash Scripts/fetch-models.sh whisper-tiny-en"
-      )
-    }
-    context?.progress(0, of: 1, unit: "model")
-    let transcriber: WhisperTranscriber
-    do { transcriber = try WhisperTranscriber(directory: path) } catch {
-      throw NodeFailure(
-        "\(context?.nodeName ?? "speech.transcribe"): cannot load the Whisper model: \(error)")
-    }
-    context?.progress(1, of: 1, unit: "model")
-    return loaded.withLock { cache in
-      if let existing = cache[path] { return existing }
-      let model = SpeechModel(transcriber: transcriber)
-      cache[path] = model
-      return model
+    try loaded(path) {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
+      else {
+        throw NodeFailure(
+          "\(context?.nodeName ?? "speech.transcribe"): no Whisper model folder at \(path); fetch Whisper tiny.en with: bash Scripts/fetch-models.sh whisper-tiny-en"
+        )
+      }
+      context?.progress(0, of: 1, unit: "model")
+      let transcriber: WhisperTranscriber
+      do { transcriber = try WhisperTranscriber(directory: path) } catch {
+        throw NodeFailure(
+          "\(context?.nodeName ?? "speech.transcribe"): cannot load the Whisper model: \(error)")
+      }
+      context?.progress(1, of: 1, unit: "model")
+      return SpeechModel(transcriber: transcriber)
     }
   }
 }

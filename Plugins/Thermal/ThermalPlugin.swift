@@ -32,9 +32,6 @@ public enum ThermalPlugin: NodePlugin {
       make: { options in ThermalNode(options) })
   ]
 
-  public static func register(into registry: inout NodeRegistry) throws(RegistryError) {
-    for descriptor in descriptors { try registry.register(descriptor, from: name) }
-  }
 }
 
 final class ThermalNode: Node {

@@ -37,5 +37,16 @@ public struct RegistryError: Error, CustomStringConvertible, Sendable {
 public protocol NodePlugin {
   /// Short name for messages and `mmgraph nodes` (`tensor`, `audio`, `vision`).
   static var name: String { get }
+  /// The node types of the plugin; the default `register` registers each under `name`.
+  static var descriptors: [NodeDescriptor] { get }
+  /// Registers the node types (and anything else: file readers); by default `descriptors`.
   static func register(into registry: inout NodeRegistry) throws(RegistryError)
+}
+
+extension NodePlugin {
+  public static var descriptors: [NodeDescriptor] { [] }
+
+  public static func register(into registry: inout NodeRegistry) throws(RegistryError) {
+    for descriptor in descriptors { try registry.register(descriptor, from: name) }
+  }
 }
