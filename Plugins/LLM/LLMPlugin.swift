@@ -139,7 +139,7 @@ let chatPreflight: Preflight = { context in
   let cross = widths?.crossAttention != nil
   let placeholder = options.string("placeholder")
   let mediaAt = options.string("media_at")
-  let mediaFirst = !cross && (mediaAt == "start" || (mediaAt == "auto" && widths?.mediaFirst == true))
+  let mediaFirst = MediaPrompt.mediaFirst(widths: widths, mediaAt: mediaAt)
   var notes: [String] = []
   var soft = 0
   var known = true
@@ -165,7 +165,7 @@ let chatPreflight: Preflight = { context in
     throw NodeFailure("\(context.nodeName): cannot read the model's tokenizer: \(error)")
   }
   let layout = try MediaPrompt.checked(
-    format: format, widths: widths, mediaAt: options.string("media_at"),
+    format: format, widths: widths, mediaAt: mediaAt,
     system: context.text("system") ?? options.string("system"),
     user: userMessage(options.string("format"), prompt: prompt), raw: options.bool("raw"),
     placeholder: placeholder, media: connected, node: context.nodeName)

@@ -88,6 +88,12 @@ struct MediaPrompt {
     }
   }
 
+  /// Whether media go before the prompt: `media_at` "start", or "auto" on a BLIP-2 /
+  /// InstructBLIP checkpoint (never for a gated cross-attention model).
+  static func mediaFirst(widths: ModelWidths?, mediaAt: String) -> Bool {
+    widths?.crossAttention == nil && (mediaAt == "start" || (mediaAt == "auto" && widths?.mediaFirst == true))
+  }
+
   /// The layout `llm.chat` uses: media before the prompt when `mediaAt` says "start" (or "auto"
   /// on a BLIP-2 / InstructBLIP checkpoint), else at the placeholders — whose count must match
   /// the connected `media` whenever media are connected or the placeholder is a vocabulary token.
@@ -96,7 +102,7 @@ struct MediaPrompt {
     placeholder: String, media: [String], node: String
   ) throws -> MediaPrompt {
     let cross = widths?.crossAttention != nil
-    if !cross && (mediaAt == "start" || (mediaAt == "auto" && widths?.mediaFirst == true)) {
+    if mediaFirst(widths: widths, mediaAt: mediaAt) {
       let layout = try MediaPrompt(
         format: format, system: system, user: user, raw: raw, mediaFirst: media.count)
       if let id = format.tokenizer.tokenID(for: placeholder), layout.textIDs.contains(id) {
