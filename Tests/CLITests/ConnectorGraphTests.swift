@@ -100,4 +100,21 @@ import Testing
       "\(result.stderr)")
     #expect(CLI.files(in: out).isEmpty)
   }
+
+  /// Idefics: the image's latents are attended by the gated cross-attention, not spliced, so the
+  /// prompt keeps its 40 tokens (BOS, "User:", the image tokens, the text, "\nAssistant:").
+  @Test func ideficsPlanShowsCrossAttentionImages() throws {
+    let result = try CLI.run([
+      "plan", "Graphs/idefics-describe.json", "--input", "image=Tests/Fixtures/idefics/dog.jpg", "--input",
+      "prompt=Describe this image.", "--set", "model=Tests/Fixtures/idefics/tiny", "--set", "max_tokens=10",
+      "--no-cache",
+    ])
+    #expect(result.code == 0, "\(result.stderr)")
+    #expect(
+      result.stdout.contains("media: 8 image tokens for the gated cross-attention after '<image>' 1"),
+      "\(result.stdout)")
+    #expect(
+      result.stdout.contains("prompt: 40 text tokens = 40 positions; with max_tokens 10: up to 50"),
+      "\(result.stdout)")
+  }
 }
