@@ -103,7 +103,10 @@ public struct MultiHeadAttention: Sendable {
       let layout = AttentionLayout.tokenMajor(heads: heads, headDim: headDim)
       let base = qkv.pointer(Float.self)
       if !causal && keyMask == nil && lq >= 64 {
-        attendWithGEMMs(base, into: result.pointer(Float.self), batch: batch, length: lq)
+        attendWithGEMMs(
+          q: base, k: base + d, v: base + 2 * d, rowStride: (3 * d, 3 * d),
+          batchStride: (lq * 3 * d, lq * 3 * d),
+          into: result.pointer(Float.self), batch: batch, queries: lq, keys: lq)
         return (batch, lq, result)
       }
       for b in 0..<batch {
@@ -153,6 +156,15 @@ public struct MultiHeadAttention: Sendable {
         (vBuffer.pointer(Float.self) + (b * keys + lk) * d).update(from: biasKV.v, count: d)
       }
     }
+    if context == nil && !causal && keyMask == nil && lq >= 64 {
+      // Self-attention with bias_kv (ImageBind's audio and text trunks): the same two GEMMs over
+      // the separate buffers, the bias row one more key.
+      attendWithGEMMs(
+        q: qBuffer.pointer(Float.self), k: kBuffer.pointer(Float.self), v: vBuffer.pointer(Float.self),
+        rowStride: (d, d), batchStride: (lq * d, keys * d), into: result.pointer(Float.self), batch: batch,
+        queries: lq, keys: keys)
+      return (batch, lq, result)
+    }
     let mask = keyMask?.contiguous()
     let maskRows = mask == nil ? nil : UnsafeMutablePointer<Float>.allocate(capacity: lq * keys)
     defer { maskRows?.deallocate() }
@@ -178,12 +190,16 @@ public struct MultiHeadAttention: Sendable {
     return (batch, lq, result)
   }
 
-  /// Unmasked, non-causal self-attention on a fused qkv [B·L, 3d] as two GEMMs per (image, head):
-  /// S = scale·Q·Kᵀ [L, L], softmax by rows, O = S·V into the head's columns of out [B·L, d]. For
-  /// encoder lengths (ViT's 197 tokens) the GEMM micro-kernel beats the streaming attention kernel,
-  /// whose per-query dot products are load-bound; the scores fit in L2.
+  /// Unmasked, non-causal self-attention as two GEMMs per (item, head): S = scale·Q·Kᵀ
+  /// [queries, keys], softmax by rows, O = S·V into the head's columns of out [B·queries, d]. q, k
+  /// and v are token-major rows (`rowStride` floats apart, heads side by side) — column ranges of
+  /// a fused qkv, or separate buffers. For encoder lengths (ViT's 197 tokens, ImageBind audio's
+  /// 229) the GEMM micro-kernel beats the streaming attention kernel, whose per-query dot
+  /// products are load-bound; the scores fit in L2.
   private func attendWithGEMMs(
-    _ qkv: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, batch: Int, length: Int
+    q: UnsafeMutablePointer<Float>, k: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
+    rowStride: (q: Int, kv: Int), batchStride: (q: Int, kv: Int), into out: UnsafeMutablePointer<Float>,
+    batch: Int, queries: Int, keys: Int
   ) {
     let d = dim
     let hd = headDim
@@ -191,18 +207,18 @@ public struct MultiHeadAttention: Sendable {
     let pool = ThreadPool.shared
     pool.parallelFor(batch * heads) { task in
       let (b, h) = (task / heads, task % heads)
-      let q = qkv + b * length * 3 * d + h * hd
-      let scores = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
+      let (qHead, kvOffset) = (q + b * batchStride.q + h * hd, b * batchStride.kv + h * hd)
+      let scores = UnsafeMutablePointer<Float>.allocate(capacity: queries * keys)
       defer { scores.deallocate() }
       gemm(
-        m: length, n: length, k: hd, a: MatrixOperand(q, ld: 3 * d),
-        b: MatrixOperand(q + d, ld: 3 * d, transposed: true), c: scores, ldc: length,
+        m: queries, n: keys, k: hd, a: MatrixOperand(qHead, ld: rowStride.q),
+        b: MatrixOperand(k + kvOffset, ld: rowStride.kv, transposed: true), c: scores, ldc: keys,
         epilogue: GEMMEpilogue(alpha: alpha), pool: pool)
-      softmaxRows(scores, scores, rows: length, cols: length, pool: pool)
+      softmaxRows(scores, scores, rows: queries, cols: keys, pool: pool)
       gemm(
-        m: length, n: hd, k: length, a: MatrixOperand(scores, ld: length),
-        b: MatrixOperand(q + 2 * d, ld: 3 * d),
-        c: out + b * length * d + h * hd, ldc: d, pool: pool)
+        m: queries, n: hd, k: keys, a: MatrixOperand(scores, ld: keys),
+        b: MatrixOperand(v + kvOffset, ld: rowStride.kv),
+        c: out + b * queries * d + h * hd, ldc: d, pool: pool)
     }
   }
 
