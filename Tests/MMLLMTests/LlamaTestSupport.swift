@@ -1,18 +1,13 @@
 import Foundation
 import MMCore
 import MMLLM
+import MMTestSupport
 import MMWeights
 
 /// Fixtures (Tests/Fixtures/llama) and goldens (Tests/Goldens/llama), written by
 /// Scripts/goldens/llama.py.
 enum LlamaFiles {
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-      url = url.deletingLastPathComponent()
-    }
-    return url
-  }()
+  static let root = packageRoot
 
   static func fixture(_ name: String) throws -> String {
     let path = root.appendingPathComponent("Tests/Fixtures/llama/\(name)").path

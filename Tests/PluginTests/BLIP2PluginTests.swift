@@ -13,13 +13,7 @@ import Testing
 /// BlipImageProcessor parity on a real photo, both nodes run in a graph, and the type rules'
 /// refusals at load time.
 @Suite struct BLIP2PluginTests {
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-      url = url.deletingLastPathComponent()
-    }
-    return url
-  }()
+  static let root = packageRoot
 
   static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
   static func fixture(_ family: String) -> String { path("Tests/Fixtures/blip2/\(family)") }

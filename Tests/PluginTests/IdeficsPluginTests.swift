@@ -11,16 +11,7 @@ import Testing
 /// `idefics.vision` and `idefics.perceiver` on the tiny Idefics checkpoint (goldens from
 /// transformers, Scripts/goldens/idefics.py): shapes from config.json at load, values at run.
 @Suite struct IdeficsPluginTests {
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-      url.deleteLastPathComponent()
-      if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-        return url
-      }
-    }
-    return url
-  }()
+  static let root = packageRoot
   static let tiny = root.appendingPathComponent("Tests/Fixtures/idefics/tiny").path
   static let dog = root.appendingPathComponent("Tests/Fixtures/idefics/dog.jpg").path
 

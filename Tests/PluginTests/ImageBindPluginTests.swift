@@ -16,13 +16,7 @@ import Testing
 /// against ImageBind's own `ImageBindModel` (Scripts/goldens/imagebind.py, tiny random model),
 /// stage by stage; and the ImageBind node types in one registry.
 @Suite struct ImageBindPluginTests {
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-      url = url.deletingLastPathComponent()
-    }
-    return url
-  }()
+  static let root = packageRoot
 
   static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 

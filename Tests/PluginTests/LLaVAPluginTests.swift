@@ -12,16 +12,7 @@ import Testing
 /// output types fixed from config.json at load time, values against transformers, and the
 /// load-time errors for a wrong feature width or an unreadable checkpoint.
 @Suite struct LLaVAPluginTests {
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-      url.deleteLastPathComponent()
-      if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-        return url
-      }
-    }
-    return url
-  }()
+  static let root = packageRoot
   static let tiny = root.appendingPathComponent("Tests/Fixtures/llava/tiny").path
   static let photo = root.appendingPathComponent("../shared/testdata/dog_image.jpg").standardized.path
 

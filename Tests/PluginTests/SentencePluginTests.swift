@@ -12,16 +12,7 @@ import Testing
 /// `sentence.embed` on the tiny BERT fixture (goldens from sentence-transformers), and the text
 /// nodes that feed it: `text.folder`, `text.template`.
 @Suite struct SentencePluginTests {
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-      url.deleteLastPathComponent()
-      if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-        return url
-      }
-    }
-    return url
-  }()
+  static let root = packageRoot
   static let tiny = root.appendingPathComponent("Tests/Fixtures/bert/tiny").path
 
   static func temporaryFolder() throws -> String {

@@ -2,6 +2,7 @@ import Foundation
 import MMCore
 import MMGraph
 import MMMediaIO
+import MMTestSupport
 import MMWeights
 import Testing
 
@@ -26,13 +27,7 @@ final class RecordingContext: NodeContext {
 /// `speech.transcribe` on the tiny Whisper fixture (Scripts/goldens/whisper.py): the greedy
 /// tokens transformers produced for Samples/question.wav, whatever the input's rate and channels.
 @Suite("speech.transcribe") struct SpeechPluginTests {
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-      url = url.deletingLastPathComponent()
-    }
-    return url
-  }()
+  static let root = packageRoot
 
   static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 

@@ -11,16 +11,7 @@ import Testing
 /// (Scripts/goldens/bert.py): a tiny random model in Tests/Fixtures/bert/tiny, and the real
 /// all-MiniLM-L6-v2 when Scripts/fetch-models.sh has fetched it.
 @Suite struct BertParityTests {
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-      url.deleteLastPathComponent()
-      if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-        return url
-      }
-    }
-    return url
-  }()
+  static let root = packageRoot
   static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
   static let tinyFolder = path("Tests/Fixtures/bert/tiny")
 

@@ -9,16 +9,7 @@ import Testing
 enum BLIP2Files {
   static let families = ["blip2-tiny", "instructblip-tiny"]
 
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-      url.deleteLastPathComponent()
-      if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-        return url
-      }
-    }
-    return url
-  }()
+  static let root = packageRoot
 
   static func fixture(_ family: String) -> String {
     root.appendingPathComponent("Tests/Fixtures/blip2/\(family)").path

@@ -10,16 +10,7 @@ import Testing
 /// MMModels' CLIP against Hugging Face `CLIPModel` on the tiny random checkpoint of
 /// Scripts/goldens/clip.py (Tests/Fixtures/clip/tiny, goldens in Tests/Goldens/clip/tiny.safetensors).
 @Suite("CLIP model") struct CLIPModelTests {
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-      url.deleteLastPathComponent()
-      if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-        return url
-      }
-    }
-    return url
-  }()
+  static let root = packageRoot
   static let fixture = root.appendingPathComponent("Tests/Fixtures/clip/tiny").path
   static let goldenPath = root.appendingPathComponent("Tests/Goldens/clip/tiny.safetensors").path
 

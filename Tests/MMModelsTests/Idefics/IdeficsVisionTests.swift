@@ -11,16 +11,7 @@ import Testing
 /// against transformers' IdeficsForVisionText2Text on the tiny random checkpoint of
 /// Scripts/goldens/idefics.py (Tests/Fixtures/idefics/tiny, goldens in Tests/Goldens/idefics).
 @Suite("Idefics vision and Perceiver Resampler") struct IdeficsVisionTests {
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-      url.deleteLastPathComponent()
-      if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-        return url
-      }
-    }
-    return url
-  }()
+  static let root = packageRoot
   static let fixture = root.appendingPathComponent("Tests/Fixtures/idefics/tiny").path
   static let images = [
     "dog": root.appendingPathComponent("Tests/Fixtures/idefics/dog.jpg").path,

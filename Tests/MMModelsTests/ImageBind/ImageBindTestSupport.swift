@@ -7,13 +7,7 @@ import MMWeights
 /// The tiny ImageBind fixture (Tests/Fixtures/imagebind) and its goldens
 /// (Tests/Goldens/imagebind), written by Scripts/goldens/imagebind.py.
 enum ImageBindFiles {
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-      url = url.deletingLastPathComponent()
-    }
-    return url
-  }()
+  static let root = packageRoot
 
   static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
   static var weightsPath: String { path("Tests/Fixtures/imagebind/tiny.safetensors") }

@@ -7,16 +7,7 @@ import Testing
 /// The tiny LLaVA checkpoints of Scripts/goldens/llava.py (Tests/Fixtures/llava/{tiny,multi})
 /// and their goldens (Tests/Goldens/llava/tiny.safetensors, tiny.json).
 enum LlavaFiles {
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath)
-    while url.path != "/" {
-      url.deleteLastPathComponent()
-      if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-        return url
-      }
-    }
-    return url
-  }()
+  static let root = packageRoot
   static let tiny = root.appendingPathComponent("Tests/Fixtures/llava/tiny").path
   static let multi = root.appendingPathComponent("Tests/Fixtures/llava/multi").path
   static let photo = root.appendingPathComponent("../shared/testdata/dog_image.jpg").standardized.path

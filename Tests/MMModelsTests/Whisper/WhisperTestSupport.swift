@@ -2,18 +2,13 @@ import Foundation
 import MMCore
 import MMMediaIO
 import MMModels
+import MMTestSupport
 import MMWeights
 
 /// Fixtures (Tests/Fixtures/whisper) and goldens (Tests/Goldens/whisper), written by
 /// Scripts/goldens/whisper.py, and the committed sample Samples/question.wav.
 enum WhisperFiles {
-  static let root: URL = {
-    var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
-      url = url.deletingLastPathComponent()
-    }
-    return url
-  }()
+  static let root = packageRoot
 
   static func path(_ relative: String) -> String { root.appendingPathComponent(relative).path }
 
