@@ -83,6 +83,39 @@ import Testing
     try check(encoder, Self.noise([2, 6, 2000], seed: 14), prefix: "imu", blocks: c.imu.blocks)
   }
 
+  /// The depth, thermal and IMU nodes (`unitEncoderDescriptor`) on the tiny weights: ImageBind's
+  /// unit output for the same inputs, and the modality's logit scale.
+  @Test(arguments: [
+    ("imagebind.depth", [2, 1, 224, 224], UInt64(12), "depth", Float(5)),
+    ("imagebind.thermal", [1, 1, 224, 224], UInt64(13), "thermal", Float(10)),
+    ("imagebind.imu", [2, 6, 2000], UInt64(14), "imu", Float(5)),
+  ])
+  func nodeGivesImageBindsUnitOutput(type: String, shape: [Int], seed: UInt64, prefix: String, scale: Float)
+    throws
+  {
+    let descriptor = try #require(
+      (DepthPlugin.descriptors + ThermalPlugin.descriptors + IMUPlugin.descriptors).first { $0.type == type })
+    let node = try descriptor.make(
+      NodeOptions([
+        "weights": .string(Self.path("Tests/Fixtures/imagebind/tiny.safetensors")),
+        "config": .string(Self.path("Tests/Fixtures/imagebind/tiny.json")),
+      ]))
+    let context = RecordingContext(inputs: ["in": .tensor(Self.noise(shape, seed: seed))])
+    _ = try node.process(context)
+    guard case .embedding(let embedding)? = context.outputs["out"],
+      case .tensor(let logitScale)? = context.outputs["logit_scale"]
+    else {
+      Issue.record("\(type): outputs \(context.outputs.keys.sorted())")
+      return
+    }
+    let goldens = try SafetensorsFile(path: Self.path("Tests/Goldens/imagebind/parity.safetensors"))
+    let golden = try goldens.tensor(named: "\(prefix).output").converted(to: .f32).unitRows()
+    #expect(embedding.space == "imagebind" && embedding.form == .unit)
+    let difference = maxAbsDifference(embedding.vectors.floats(), golden.floats()).value
+    #expect(embedding.vectors.shape == golden.shape && difference <= 1e-4, "\(type): max |Δ| \(difference)")
+    #expect(abs(logitScale.floats()[0] - scale) < 1e-4)
+  }
+
   @Test func wrongInputShapesAreClearErrors() throws {
     let (store, c) = try Self.model()
     let depth = try ImageBindEncoder.depth(store, configuration: c)
