@@ -35,6 +35,8 @@ public struct Diagnostic: Sendable, Hashable, CustomStringConvertible {
     case unknownOverride = "unknown-override"
     case unusedNode = "unused-node"
     case unusedInput = "unused-input"
+    /// A node's check before the run failed on the given inputs (`mmgraph check --input`).
+    case preflight
   }
 
   public var severity: Severity

@@ -11,7 +11,8 @@ enum CheckCommand {
     Validates GRAPH (the JSON graph language, Documentation/GraphLanguage.md): syntax, version,
     node types, options, edges, port types, cycles, subgraphs. Every problem is reported in one
     pass; warnings (unused nodes or inputs) do not fail the check. With --input, the given files'
-    types are checked against the graph's inputs too.
+    types are checked against the graph's inputs too, and the nodes' checks before a run
+    (preflight: an LLM prompt's media placeholders and its length against the context).
 
     OPTIONS:
       --json                     print {"ok", "errors", "warnings", "diagnostics": […]} on stdout
@@ -34,9 +35,19 @@ enum CheckCommand {
     }
     let json = args.flag("json")
     let loaded = try CommandSupport.loadGraph(path, args, jsonDiagnostics: json)
+    var diagnostics = loaded.diagnostics
+    do {
+      _ = try loaded.graph.preflight(nodes: loaded.graph.neededNodes(), inputs: loaded.inputs)
+    } catch {
+      let node = loaded.graph.nodes.first { $0.name == error.node }
+      diagnostics.append(
+        Diagnostic(
+          .error, .preflight, error.underlying.map { "\($0)" } ?? error.description, location: node?.location,
+          node: error.node))
+      throw ValidationFailure(CommandSupport.report(diagnostics, file: path, json: json))
+    }
     if json {
-      print(
-        CommandSupport.checkJSON(loaded.diagnostics, file: path, graph: loaded.graph).encoded(pretty: true))
+      print(CommandSupport.checkJSON(diagnostics, file: path, graph: loaded.graph).encoded(pretty: true))
       return
     }
     let warnings = loaded.diagnostics.count

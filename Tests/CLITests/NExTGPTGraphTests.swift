@@ -92,4 +92,22 @@ import Testing
       "\(width.stderr)")
     #expect(CLI.files(in: out).isEmpty)
   }
+
+  /// `mmgraph check` with the inputs runs the same check: a `preflight` diagnostic, exit 2.
+  @Test func checkRunsThePreflight() throws {
+    let result = try CLI.run(
+      ["check", "Graphs/nextgpt-audio-chat.json", "--input", Self.clip, "--input", Self.prompt, "--json"]
+        + Self.settings + ["--set", "answer.format={prompt}"])
+    #expect(result.code == 2, "\(result.stderr)")
+    let report = try CLI.json(result.stdout)
+    let diagnostic = report["diagnostics"]?.elements?.first
+    #expect(
+      diagnostic?["kind"]?.string == "preflight" && diagnostic?["node"]?.string == "answer",
+      "\(result.stdout)")
+    #expect(diagnostic?["message"]?.string?.contains("0 '<audio>' placeholders") == true, "\(result.stdout)")
+    let ok = try CLI.run(
+      ["check", "Graphs/nextgpt-audio-chat.json", "--input", Self.clip, "--input", Self.prompt]
+        + Self.settings)
+    #expect(ok.code == 0, "\(ok.stderr)")
+  }
 }
