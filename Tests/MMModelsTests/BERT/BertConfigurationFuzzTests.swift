@@ -2,6 +2,7 @@ import Foundation
 import MMCore
 import MMModels
 import MMNN
+import MMTestSupport
 import Testing
 
 /// config.json is untrusted input: seeded random edits of the tiny model's file give a valid
@@ -13,23 +14,10 @@ import Testing
     let tokens = [
       "null", "-1", "0", "1e400", "3.5", "\"gelu_new\"", "\"tanh\"", "true", "[", "}", ",", "\"\"",
     ]
-    var rng = SeededRandom(seed: 11)
-    func random(_ n: Int) -> Int { n <= 0 ? 0 : Int(rng.next() % UInt64(n)) }
+    var mutator = JSONMutator(seed: 11, tokens: tokens, truncates: true)
     var accepted = 0
     for iteration in 0..<600 {
-      var bytes = valid
-      switch random(4) {
-      case 0: for _ in 0...random(4) { bytes[random(bytes.count)] = UInt8(random(256)) }
-      case 1: bytes = Array(bytes.prefix(random(bytes.count)))
-      case 2:
-        // Replace a value after a colon with a token.
-        let colons = bytes.indices.filter { bytes[$0] == UInt8(ascii: ":") }
-        let at = colons[random(colons.count)] + 2
-        var end = at
-        while end < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "\n")].contains(bytes[end]) { end += 1 }
-        bytes.replaceSubrange(at..<end, with: Array(tokens[random(tokens.count)].utf8))
-      default: bytes.insert(contentsOf: Array(tokens[random(tokens.count)].utf8), at: random(bytes.count))
-      }
+      let bytes = mutator.mutate(valid)
       let document: JSONDocument
       do { document = try JSONParser.parse(bytes, file: "fuzz/config.json") } catch { continue }
       do {

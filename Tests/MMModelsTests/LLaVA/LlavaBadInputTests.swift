@@ -3,6 +3,7 @@ import MMCore
 import MMMediaIO
 import MMModels
 import MMNN
+import MMTestSupport
 import MMWeights
 import Testing
 
@@ -132,21 +133,10 @@ import Testing
     let tokens = [
       "null", "-1", "0", "-9", "1e400", "3.5", "\"full\"", "\"gelu\"", "[-1, -2]", "[", "}", "\"\"", "{}",
     ]
-    var rng = SeededRandom(seed: 7)
-    func random(_ n: Int) -> Int { n <= 0 ? 0 : Int(rng.next() % UInt64(n)) }
+    var mutator = JSONMutator(seed: 7, tokens: tokens)
     var accepted = 0
     for iteration in 0..<500 {
-      var bytes = valid
-      switch random(3) {
-      case 0: for _ in 0...random(4) { bytes[random(bytes.count)] = UInt8(random(256)) }
-      case 1:
-        let colons = bytes.indices.filter { bytes[$0] == UInt8(ascii: ":") }
-        let at = colons[random(colons.count)] + 2
-        var end = at
-        while end < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "\n")].contains(bytes[end]) { end += 1 }
-        bytes.replaceSubrange(at..<end, with: Array(tokens[random(tokens.count)].utf8))
-      default: bytes.insert(contentsOf: Array(tokens[random(tokens.count)].utf8), at: random(bytes.count))
-      }
+      let bytes = mutator.mutate(valid)
       let document: JSONDocument
       do { document = try JSONParser.parse(bytes, file: "fuzz/config.json") } catch { continue }
       do {
@@ -173,21 +163,10 @@ import Testing
       "null", "-1", "0", "7", "1e400", "0.5", "true", "false", "[1, 2, 3]", "{}", "[", "\"\"",
       "{\"height\": 3}",
     ]
-    var rng = SeededRandom(seed: 5)
-    func random(_ n: Int) -> Int { n <= 0 ? 0 : Int(rng.next() % UInt64(n)) }
+    var mutator = JSONMutator(seed: 5, tokens: tokens)
     var accepted = 0
     for iteration in 0..<500 {
-      var bytes = valid
-      switch random(3) {
-      case 0: for _ in 0...random(4) { bytes[random(bytes.count)] = UInt8(random(256)) }
-      case 1:
-        let colons = bytes.indices.filter { bytes[$0] == UInt8(ascii: ":") }
-        let at = colons[random(colons.count)] + 2
-        var end = at
-        while end < bytes.count, ![UInt8(ascii: ","), UInt8(ascii: "\n")].contains(bytes[end]) { end += 1 }
-        bytes.replaceSubrange(at..<end, with: Array(tokens[random(tokens.count)].utf8))
-      default: bytes.insert(contentsOf: Array(tokens[random(tokens.count)].utf8), at: random(bytes.count))
-      }
+      let bytes = mutator.mutate(valid)
       let document: JSONDocument
       do { document = try JSONParser.parse(bytes, file: "fuzz/p.json") } catch { continue }
       do {
