@@ -27,9 +27,7 @@ final class BLIP2Checkpoint: Sendable {
 
   static func shared(_ path: String) throws -> BLIP2Checkpoint {
     try loaded(path) {
-      var isDirectory: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
-      else {
+      guard isDirectory(path) else {
         throw NodeFailure(
           "\(path): expected a BLIP-2 or InstructBLIP checkpoint folder (config.json, model.safetensors, "
             + "preprocessor_config.json)")

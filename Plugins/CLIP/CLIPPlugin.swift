@@ -24,9 +24,7 @@ final class CLIPCheckpoint: Sendable {
 
   static func shared(_ path: String) throws -> CLIPCheckpoint {
     try loaded(path) {
-      var isDirectory: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
-      else {
+      guard isDirectory(path) else {
         throw NodeFailure(
           "\(path): expected a Hugging Face CLIP checkpoint folder (config.json, model.safetensors, tokenizer)"
         )

@@ -11,20 +11,13 @@ extension ImageBindEncoder {
     throws(ModelError)
     -> ImageBindEncoder
   {
-    let root = ParameterScope(store)
     let side = c.singleChannelImageSize / c.depthKernel
-    return ImageBindEncoder(
-      name: "depth",
-      preprocessor: try ImageBindSingleChannelPreprocessor(
-        root.child("modality_preprocessors.depth"), modality: "depth", stem: "depth_stem",
-        dim: c.depth.embedDim,
-        kernel: c.depthKernel, stride: c.depthKernel, patches: side * side),
-      trunk: try ImageBindTransformer(
-        root.child("modality_trunks.depth"), sizes: c.depth, preLayerNorm: false, biasKV: true),
-      head: try ImageBindHead(
-        root.child("modality_heads.depth"), normName: "0", projectionName: "2", dim: c.depth.embedDim,
-        outDim: c.outEmbedDim),
-      postprocessor: try ImageBindPostprocessor(
-        root.child("modality_postprocessors.depth"), scaled: true, defaultScale: 5))
+    return try assemble(
+      store, modality: "depth", sizes: c.depth, outEmbedDim: c.outEmbedDim,
+      preprocessor: { (scope) throws(ModelError) in
+        try ImageBindSingleChannelPreprocessor(
+          scope, modality: "depth", stem: "depth_stem", dim: c.depth.embedDim, kernel: c.depthKernel,
+          stride: c.depthKernel, patches: side * side)
+      }, biasKV: true, scaled: true, defaultScale: 5)
   }
 }

@@ -60,16 +60,9 @@ extension ImageBindEncoder {
   public static func imu(_ store: any WeightStore, configuration c: ImageBindConfiguration) throws(ModelError)
     -> ImageBindEncoder
   {
-    let root = ParameterScope(store)
-    return ImageBindEncoder(
-      name: "imu",
-      preprocessor: try IMUPreprocessor(root.child("modality_preprocessors.imu"), configuration: c),
-      trunk: try ImageBindTransformer(
-        root.child("modality_trunks.imu"), sizes: c.imu, preLayerNorm: false, biasKV: true),
-      head: try ImageBindHead(
-        root.child("modality_heads.imu"), normName: "0", projectionName: "3", dim: c.imu.embedDim,
-        outDim: c.outEmbedDim),
-      postprocessor: try ImageBindPostprocessor(
-        root.child("modality_postprocessors.imu"), scaled: true, defaultScale: 5))
+    try assemble(
+      store, modality: "imu", sizes: c.imu, outEmbedDim: c.outEmbedDim,
+      preprocessor: { (scope) throws(ModelError) in try IMUPreprocessor(scope, configuration: c) },
+      biasKV: true, head: ("0", "3"), scaled: true, defaultScale: 5)
   }
 }

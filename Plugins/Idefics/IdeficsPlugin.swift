@@ -27,9 +27,7 @@ final class IdeficsCheckpoint: Sendable {
 
   static func shared(_ path: String) throws -> IdeficsCheckpoint {
     try loaded(path) {
-      var isDirectory: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
-      else {
+      guard isDirectory(path) else {
         throw NodeFailure(
           "\(path): expected a Hugging Face Idefics checkpoint folder (config.json, model.safetensors, preprocessor_config.json)"
         )

@@ -24,9 +24,7 @@ final class LlavaCheckpoint: Sendable {
 
   static func shared(_ path: String) throws -> LlavaCheckpoint {
     try loaded(path) {
-      var isDirectory: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
-      else {
+      guard isDirectory(path) else {
         throw NodeFailure(
           "\(path): expected a Hugging Face LLaVA checkpoint folder (config.json, model.safetensors, preprocessor_config.json)"
         )

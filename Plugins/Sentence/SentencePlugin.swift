@@ -147,9 +147,7 @@ enum EmbedderCache {
   static func shared(_ path: String, maxLength: Int, node: String) throws -> SentenceEmbedder {
     let key = "\(path)#\(maxLength)"
     return try loaded(key) {
-      var isDirectory: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
-      else {
+      guard isDirectory(path) else {
         let name = URL(fileURLWithPath: path).lastPathComponent
         let fetch =
           name == "minilm"

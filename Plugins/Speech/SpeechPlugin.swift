@@ -117,9 +117,7 @@ final class SpeechModel: @unchecked Sendable {
   /// The model at `path`, loading it the first time (reported as progress).
   static func shared(_ path: String, context: NodeContext?) throws -> SpeechModel {
     try loaded(path) {
-      var isDirectory: ObjCBool = false
-      guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue
-      else {
+      guard isDirectory(path) else {
         throw NodeFailure(
           "\(context?.nodeName ?? "speech.transcribe"): no Whisper model folder at \(path); fetch Whisper tiny.en with: bash Scripts/fetch-models.sh whisper-tiny-en"
         )

@@ -11,20 +11,13 @@ extension ImageBindEncoder {
     throws(ModelError)
     -> ImageBindEncoder
   {
-    let root = ParameterScope(store)
     let side = c.singleChannelImageSize / c.thermalKernel
-    return ImageBindEncoder(
-      name: "thermal",
-      preprocessor: try ImageBindSingleChannelPreprocessor(
-        root.child("modality_preprocessors.thermal"), modality: "thermal", stem: "rgbt_stem",
-        dim: c.thermal.embedDim,
-        kernel: c.thermalKernel, stride: c.thermalKernel, patches: side * side),
-      trunk: try ImageBindTransformer(
-        root.child("modality_trunks.thermal"), sizes: c.thermal, preLayerNorm: false, biasKV: true),
-      head: try ImageBindHead(
-        root.child("modality_heads.thermal"), normName: "0", projectionName: "2", dim: c.thermal.embedDim,
-        outDim: c.outEmbedDim),
-      postprocessor: try ImageBindPostprocessor(
-        root.child("modality_postprocessors.thermal"), scaled: true, defaultScale: 10))
+    return try assemble(
+      store, modality: "thermal", sizes: c.thermal, outEmbedDim: c.outEmbedDim,
+      preprocessor: { (scope) throws(ModelError) in
+        try ImageBindSingleChannelPreprocessor(
+          scope, modality: "thermal", stem: "rgbt_stem", dim: c.thermal.embedDim, kernel: c.thermalKernel,
+          stride: c.thermalKernel, patches: side * side)
+      }, biasKV: true, scaled: true, defaultScale: 10)
   }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Synchronization
 
 /// Models loaded once per process and key (a checkpoint path, plus whatever changes what is
@@ -24,4 +25,10 @@ public final class LoadedModels<Model: Sendable>: Sendable {
       return model
     }
   }
+}
+
+/// Whether `path` names an existing folder (a checkpoint directory a node is about to load).
+public func isDirectory(_ path: String) -> Bool {
+  var directory: ObjCBool = false
+  return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
 }

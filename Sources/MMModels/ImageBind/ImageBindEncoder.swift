@@ -35,60 +35,61 @@ public struct ImageBindEncoder: Sendable {
   /// The shared embedding width (`out_embed_dim`).
   public var outEmbedDim: Int { head.projection.outputs }
 
+  /// Modality `name`'s four stages under ImageBind's state-dict prefixes: `preprocessor` (built
+  /// on `modality_preprocessors.<name>`), the trunk `modality_trunks.<name>`, the head
+  /// `modality_heads.<name>` (its LayerNorm and projection named `head.norm`, `head.projection`)
+  /// and the postprocessor `modality_postprocessors.<name>` (times the logit scale when `scaled`;
+  /// `defaultScale` when the checkpoint stores none). Every modality, the plugins' included, is
+  /// assembled here.
+  public static func assemble(
+    _ store: any WeightStore, modality name: String, sizes: ImageBindTrunkSizes, outEmbedDim: Int,
+    preprocessor: (ParameterScope) throws(ModelError) -> any ImageBindPreprocessor,
+    preLayerNorm: Bool = false, biasKV: Bool, head: (norm: String, projection: String) = ("0", "2"),
+    scaled: Bool, defaultScale: Float? = nil
+  ) throws(ModelError) -> ImageBindEncoder {
+    let root = ParameterScope(store)
+    return ImageBindEncoder(
+      name: name, preprocessor: try preprocessor(root.child("modality_preprocessors.\(name)")),
+      trunk: try ImageBindTransformer(
+        root.child("modality_trunks.\(name)"), sizes: sizes, preLayerNorm: preLayerNorm, biasKV: biasKV),
+      head: try ImageBindHead(
+        root.child("modality_heads.\(name)"), normName: head.norm, projectionName: head.projection,
+        dim: sizes.embedDim, outDim: outEmbedDim),
+      postprocessor: try ImageBindPostprocessor(
+        root.child("modality_postprocessors.\(name)"), scaled: scaled, defaultScale: defaultScale))
+  }
+
   /// The vision encoder (images, and video clips through `embedClips`): ViT with a
   /// pre-transformer LayerNorm, no bias_kv, unit output.
   public static func vision(_ store: any WeightStore, configuration c: ImageBindConfiguration)
-    throws(ModelError)
-    -> ImageBindEncoder
+    throws(ModelError) -> ImageBindEncoder
   {
-    let root = ParameterScope(store)
-    return ImageBindEncoder(
-      name: "vision",
-      preprocessor: try ImageBindVisionPreprocessor(
-        root.child("modality_preprocessors.vision"), configuration: c),
-      trunk: try ImageBindTransformer(
-        root.child("modality_trunks.vision"), sizes: c.vision, preLayerNorm: true, biasKV: false),
-      head: try ImageBindHead(
-        root.child("modality_heads.vision"), normName: "0", projectionName: "2", dim: c.vision.embedDim,
-        outDim: c.outEmbedDim),
-      postprocessor: try ImageBindPostprocessor(root.child("modality_postprocessors.vision"), scaled: false))
+    try assemble(
+      store, modality: "vision", sizes: c.vision, outEmbedDim: c.outEmbedDim,
+      preprocessor: { (scope) throws(ModelError) in try ImageBindVisionPreprocessor(scope, configuration: c)
+      },
+      preLayerNorm: true, biasKV: false, scaled: false)
   }
 
   /// The audio encoder: spectrogram patches, bias_kv, logit scale 20 (fixed).
   public static func audio(_ store: any WeightStore, configuration c: ImageBindConfiguration)
-    throws(ModelError)
-    -> ImageBindEncoder
+    throws(ModelError) -> ImageBindEncoder
   {
-    let root = ParameterScope(store)
-    return ImageBindEncoder(
-      name: "audio",
-      preprocessor: try ImageBindSingleChannelPreprocessor.audio(
-        root.child("modality_preprocessors.audio"), configuration: c),
-      trunk: try ImageBindTransformer(
-        root.child("modality_trunks.audio"), sizes: c.audio, preLayerNorm: false, biasKV: true),
-      head: try ImageBindHead(
-        root.child("modality_heads.audio"), normName: "0", projectionName: "2", dim: c.audio.embedDim,
-        outDim: c.outEmbedDim),
-      postprocessor: try ImageBindPostprocessor(
-        root.child("modality_postprocessors.audio"), scaled: true, defaultScale: 20))
+    try assemble(
+      store, modality: "audio", sizes: c.audio, outEmbedDim: c.outEmbedDim,
+      preprocessor: { (scope) throws(ModelError) in
+        try ImageBindSingleChannelPreprocessor.audio(scope, configuration: c)
+      }, biasKV: true, scaled: true, defaultScale: 20)
   }
 
   /// The text encoder: causal trunk, end-of-text pooling, learned logit scale.
   public static func text(_ store: any WeightStore, configuration c: ImageBindConfiguration)
-    throws(ModelError)
-    -> ImageBindEncoder
+    throws(ModelError) -> ImageBindEncoder
   {
-    let root = ParameterScope(store)
-    return ImageBindEncoder(
-      name: "text",
-      preprocessor: try ImageBindTextPreprocessor(
-        root.child("modality_preprocessors.text"), configuration: c),
-      trunk: try ImageBindTransformer(
-        root.child("modality_trunks.text"), sizes: c.text, preLayerNorm: false, biasKV: false),
-      head: try ImageBindHead(
-        root.child("modality_heads.text"), normName: "proj.0", projectionName: "proj.1", dim: c.text.embedDim,
-        outDim: c.outEmbedDim),
-      postprocessor: try ImageBindPostprocessor(root.child("modality_postprocessors.text"), scaled: true))
+    try assemble(
+      store, modality: "text", sizes: c.text, outEmbedDim: c.outEmbedDim,
+      preprocessor: { (scope) throws(ModelError) in try ImageBindTextPreprocessor(scope, configuration: c) },
+      biasKV: false, head: ("proj.0", "proj.1"), scaled: true)
   }
 
   /// input: [batch, item…] → ImageBind's output for the modality [batch, E]: unit vectors times
