@@ -30,6 +30,17 @@ public struct Tensor: @unchecked Sendable {
       strides: Tensor.contiguousStrides(shape))
   }
 
+  /// A contiguous tensor with unspecified contents: only for outputs that the next kernel call
+  /// writes in full (a GEMM with beta 0, a norm, a copy); anything else wants `init(zeros:)`.
+  public init(uninitialized shape: [Int], dtype: DType = .f32) {
+    guard let count = checkedElementCount(shape) else {
+      preconditionFailure("invalid shape \(shapeText(shape))")
+    }
+    self.init(
+      storage: TensorStorage(uninitializedByteCount: count * dtype.byteSize), dtype: dtype, shape: shape,
+      strides: Tensor.contiguousStrides(shape))
+  }
+
   /// A contiguous tensor holding `values` in row-major order.
   public init<T: TensorScalar>(shape: [Int], values: [T]) throws(TensorError) {
     guard let count = checkedElementCount(shape), count == values.count else {

@@ -20,11 +20,17 @@ public final class TensorStorage: @unchecked Sendable {
   public static let alignment = 64
 
   /// Zero-filled heap memory.
-  public init(byteCount: Int) {
+  public convenience init(byteCount: Int) {
+    self.init(uninitializedByteCount: byteCount)
+    bytes.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
+  }
+
+  /// Heap memory with unspecified contents, for outputs that a kernel overwrites entirely (a
+  /// GEMM with beta 0, a norm): skips a zeroing pass over memory that is about to be written.
+  public init(uninitializedByteCount byteCount: Int) {
     precondition(byteCount >= 0, "negative storage size")
     let raw = UnsafeMutableRawPointer.allocate(
       byteCount: max(byteCount, 1), alignment: Self.alignment)
-    raw.initializeMemory(as: UInt8.self, repeating: 0, count: max(byteCount, 1))
     self.bytes = raw
     self.byteCount = byteCount
     self.owner = nil

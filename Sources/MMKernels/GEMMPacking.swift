@@ -1,3 +1,4 @@
+@_implementationOnly import CKernels
 import MMCore
 
 /// Packing for the GEMM micro-kernel (BLIS layout).
@@ -11,8 +12,10 @@ enum GEMMTile {
   static let nr = 16
   /// Depth of one packed A block (the A block stays in L2, one B micro-panel in L1).
   static let kc = 256
-  /// Largest number of rows in one A block.
-  static let mcMax = 96
+  /// Largest number of rows in one A block: 240·kc·4 bytes = 240 KB stays in a 512 KB L2 beside
+  /// the B panels, and a whole ViT-B/16 batch (197 rows) is one block, so each packed weight is
+  /// streamed from memory once per call rather than once per 96 rows (5 % of the ViT's time).
+  static let mcMax = 240
   /// Columns per task when B is streamed (its kc×nc slice stays in L2).
   static let ncStream = 128
 }
@@ -69,6 +72,20 @@ func packABlock(
         for i in 0..<rows { out[p * mr + i] = column[i] }
         for i in rows..<mr { out[p * mr + i] = 0 }
       }
+    } else if rows == mr {
+      // Six row streams → one sequential output stream (no index arithmetic per element).
+      let l0 = UnsafePointer(src + r0 * a.ld + depth)
+      let (l1, l2, l3, l4, l5) = (l0 + a.ld, l0 + 2 * a.ld, l0 + 3 * a.ld, l0 + 4 * a.ld, l0 + 5 * a.ld)
+      var o = out
+      for p in 0..<kc {
+        o[0] = l0[p]
+        o[1] = l1[p]
+        o[2] = l2[p]
+        o[3] = l3[p]
+        o[4] = l4[p]
+        o[5] = l5[p]
+        o += 6
+      }
     } else {
       for i in 0..<rows {
         let line = src + (r0 + i) * a.ld + depth
@@ -96,6 +113,13 @@ func packBSlice(
       for q in 0..<full {
         copy16(row, q, b.dtype, into: dst + q * kc * nr + p * nr)
       }
+    }
+  } else if b.transposed && b.dtype == .f32 {
+    // B stored [n][ld] (a Linear weight), f32: 8 × 8 transposes in registers (C).
+    let src = b.base.assumingMemoryBound(to: Float.self)
+    for q in 0..<full {
+      mm_pack_b_transposed_f32(
+        src + (column + q * nr) * b.ld + depth, Int64(b.ld), Int64(kc), dst + q * kc * nr)
     }
   } else if b.transposed {
     // B stored [n][ld] (a Linear weight): each column of the logical B is a contiguous row.

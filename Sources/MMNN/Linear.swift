@@ -78,7 +78,7 @@ public final class Linear: @unchecked Sendable {
     let input = x.contiguous()
     var shape = x.shape
     shape[shape.count - 1] = outputs
-    let y = Tensor(zeros: shape)
+    let y = Tensor(uninitialized: shape)  // every element written (beta 0)
     apply(input.pointer(Float.self), rows: x.count / max(inputs, 1), into: y.pointer(Float.self))
     return y
   }
@@ -111,7 +111,7 @@ public struct LayerNorm: Sendable {
   public func callAsFunction(_ x: Tensor) -> Tensor {
     precondition(x.dtype == .f32 && x.shape.last == dim, "LayerNorm: expects [..., \(dim)]")
     let input = x.contiguous()
-    let y = Tensor(zeros: x.shape)
+    let y = Tensor(uninitialized: x.shape)  // every row normalized into y
     weight.withUnsafeBufferPointer { w in
       if let bias {
         bias.withUnsafeBufferPointer { b in

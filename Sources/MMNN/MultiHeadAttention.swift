@@ -91,7 +91,7 @@ public struct MultiHeadAttention: Sendable {
       throw .invalidInput("attention: key mask \(shapeText(keyMask.shape)), expected [\(batch), \(lk)]")
     }
     let d = dim
-    let result = Tensor(zeros: [batch * lq, d])
+    let result = Tensor(uninitialized: [batch * lq, d])  // every head writes its columns
     if context == nil, biasKV == nil, let fusedQKV {
       // Self-attention without bias_kv: attend on the fused [B·L, 3d] projection in place (q, k
       // and v are column ranges of its rows), with no copies into separate buffers.
@@ -122,11 +122,12 @@ public struct MultiHeadAttention: Sendable {
     }
     // Projections for the whole batch at once: Q [B·Lq, d]; K, V [B, keys, d] (room for bias_kv).
     let qBuffer: Tensor
-    let kBuffer = Tensor(zeros: [batch, keys, d])
-    let vBuffer = Tensor(zeros: [batch, keys, d])
+    // Every row is written below: lk projected keys/values per batch, then the bias_kv row.
+    let kBuffer = Tensor(uninitialized: [batch, keys, d])
+    let vBuffer = Tensor(uninitialized: [batch, keys, d])
     if context == nil, let fusedQKV {
       let qkv = try fusedQKV(x3)  // [B, L, 3d]
-      qBuffer = Tensor(zeros: [batch * lq, d])
+      qBuffer = Tensor(uninitialized: [batch * lq, d])
       let (src, qp, kp, vp) = (
         qkv.pointer(Float.self), qBuffer.pointer(Float.self), kBuffer.pointer(Float.self),
         vBuffer.pointer(Float.self)

@@ -1,8 +1,13 @@
-// Integer dot-product kernels for decoding (GEMV) on ggml block formats, in C because Swift
-// cannot reach the byte multiply-add instructions (AVX2 vpmaddubsw/vpmaddwd) they are built on.
-// Written from the block layouts in Sources/MMKernels/QuantFormats.swift; called only from
-// MMKernels/QuantGEMV.swift. Compiled with the kernels' -march; without AVX2 a scalar C
-// version computes the same integer sums.
+// C kernels for the few loops Swift's SIMD types cannot express well; only MMKernels imports
+// them, and each is chosen where a side-by-side benchmark showed it faster (Kernels.md):
+// - integer dot products for decoding (GEMV) on ggml block formats, built on the AVX2 byte
+//   multiply-adds (vpmaddubsw/vpmaddwd), written from the block layouts in
+//   Sources/MMKernels/QuantFormats.swift and called from MMKernels/QuantGEMV.swift;
+// - the GEMM's packing of a transposed f32 weight into micro-kernel panels, whose 8 × 8
+//   transposes Swift compiles to scalar moves (that copy took 4–6 % of an encoder's time),
+//   called from MMKernels/GEMMPacking.swift.
+// Compiled with the kernels' -march; without AVX2 (AVX for the packing) scalar C versions
+// compute the same results.
 #ifndef MMGRAPH_CKERNELS_H
 #define MMGRAPH_CKERNELS_H
 
@@ -29,6 +34,11 @@ void mm_dot_q4_0(const void *w, size_t row_stride, int64_t rows, int64_t blocks,
                  const float *d, float *out);
 void mm_dot_q4_1(const void *w, size_t row_stride, int64_t rows, int64_t blocks, const int8_t *q,
                  const float *d, const float *s, float *out);
+
+/// GEMM packing of a transposed f32 B (a Linear weight stored [n][ld]): the 16 rows at src,
+/// src + ld, …, src + 15·ld, depth [0, kc) each → dst[p · 16 + j] = src[j · ld + p] (one
+/// micro-kernel column panel, [kc][16]). A pure copy, done in 8 × 8 register transposes.
+void mm_pack_b_transposed_f32(const float *src, int64_t ld, int64_t kc, float *dst);
 
 /// Whether the integer kernels use AVX2 (1) or the scalar fallback (0) in this build.
 int mm_ckernels_simd(void);
