@@ -1,5 +1,6 @@
-@_implementationOnly import CKernels
 import MMCore
+
+@_implementationOnly import CKernels
 
 /// Packing for the GEMM micro-kernel (BLIS layout).
 ///
