@@ -170,7 +170,10 @@ public final class ThreadPool: @unchecked Sendable {
       pthread_mutex_lock(mutex)
       jobs.append(job)
       jobsPosted.add(1, ordering: .releasing)
-      for _ in 0..<max(0, min(count - 1, threadCount - active - tokenWaiters)) {
+      // A worker watching `jobsPosted` joins without a wake-up: signal only for the others.
+      // (If it stops watching meanwhile, it looks for work under the mutex before it sleeps.)
+      let watching = spinning.load(ordering: .acquiring) ? 1 : 0
+      for _ in 0..<max(0, min(count - 1, threadCount - active - tokenWaiters) - watching) {
         pthread_cond_signal(workAvailable)
       }
       pthread_mutex_unlock(mutex)
