@@ -42,19 +42,8 @@ func gemmStreamingB(
   let (mr, nr, kcMax, nc) = (GEMMTile.mr, GEMMTile.nr, GEMMTile.kc, GEMMTile.ncStream)
   let rowPanels = (m + mr - 1) / mr
   let depthBlocks = (k + kcMax - 1) / kcMax
-  // packedA[depth block][row panel] = [kc][mr]; block d starts at d·kcMax·rowPanels·mr.
-  let packedA = UnsafeMutablePointer<Float>.allocate(capacity: rowPanels * mr * k)
+  let packedA = packAWhole(a, m: m, k: k, pool: pool)
   defer { packedA.deallocate() }
-  pool.parallelFor(depthBlocks * rowPanels) { task in
-    let d = task / rowPanels
-    let panel = task % rowPanels
-    let depth = d * kcMax
-    let kc = min(kcMax, k - depth)
-    let rows = min(mr, m - panel * mr)
-    packABlock(
-      a, m: m, row: panel * mr, mc: rows, depth: depth, kc: kc,
-      into: packedA + depth * rowPanels * mr + panel * kc * mr)
-  }
   let columnBlocks = (n + nc - 1) / nc
   let panelsPerRowBlock = GEMMTile.mcMax / mr
   pool.parallelFor(columnBlocks) { block in
@@ -98,6 +87,24 @@ func gemmStreamingB(
   }
 }
 
+/// All of A packed once, in parallel: packedA[depth block][row panel] = [kc][mr], block d
+/// starting at d·kcMax·rowPanels·mr — so the rows [row, row + mc) of a depth block (row a
+/// multiple of mr) are one contiguous run of panels. For GEMMs whose tasks split the columns:
+/// each would otherwise pack the same rows again.
+func packAWhole(_ a: MatrixOperand, m: Int, k: Int, pool: ThreadPool) -> UnsafeMutablePointer<Float> {
+  let (mr, kcMax) = (GEMMTile.mr, GEMMTile.kc)
+  let rowPanels = (m + mr - 1) / mr
+  let packedA = UnsafeMutablePointer<Float>.allocate(capacity: rowPanels * mr * k)
+  pool.parallelFor(((k + kcMax - 1) / kcMax) * rowPanels) { task in
+    let depth = (task / rowPanels) * kcMax
+    let panel = task % rowPanels
+    packABlock(
+      a, m: m, row: panel * mr, mc: min(mr, m - panel * mr), depth: depth, kc: min(kcMax, k - depth),
+      into: packedA + depth * rowPanels * mr + panel * min(kcMax, k - depth) * mr)
+  }
+  return packedA
+}
+
 /// C[m×n] = act(alpha · op(A)[m×k] · B + beta·C + bias) with B packed beforehand (weights that
 /// are used many times are packed once).
 public func gemm(
@@ -117,20 +124,30 @@ public func gemm(
   let panelsPerTask = pool.threadCount == 1 ? panels : max(4, (panels + wanted - 1) / wanted)
   let columnTasks = (panels + panelsPerTask - 1) / panelsPerTask
   let bPanels = packedB.panels
+  // Several column tasks read the same rows: pack A once for all of them.
+  let sharedA = columnTasks > 1 ? packAWhole(a, m: m, k: k, pool: pool) : nil
+  defer { sharedA?.deallocate() }
+  let rowPanels = (m + mr - 1) / mr
 
   pool.parallelFor(rowBlockCount * columnTasks) { task in
     let row = (task / columnTasks) * mc
     let rows = min(mc, m - row)
     let firstPanel = (task % columnTasks) * panelsPerTask
     let lastPanel = min(panels, firstPanel + panelsPerTask)
-    let aBlock = UnsafeMutablePointer<Float>.allocate(capacity: mc * kcMax)
-    defer { aBlock.deallocate() }
+    let ownA = sharedA == nil ? UnsafeMutablePointer<Float>.allocate(capacity: mc * kcMax) : nil
+    defer { ownA?.deallocate() }
     let edge = UnsafeMutablePointer<Float>.allocate(capacity: mr * nr)
     defer { edge.deallocate() }
     var depth = 0
     while depth < k {
       let kc = min(kcMax, k - depth)
-      packABlock(a, m: m, row: row, mc: rows, depth: depth, kc: kc, into: aBlock)
+      let aBlock: UnsafeMutablePointer<Float>
+      if let sharedA {
+        aBlock = sharedA + depth * rowPanels * mr + (row / mr) * kc * mr
+      } else {
+        aBlock = ownA!
+        packABlock(a, m: m, row: row, mc: rows, depth: depth, kc: kc, into: aBlock)
+      }
       let beta: Float = depth == 0 ? epilogue.beta : 1
       for panel in firstPanel..<lastPanel {
         let column = panel * nr
