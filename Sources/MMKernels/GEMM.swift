@@ -123,7 +123,6 @@ public func gemm(
   let wanted = max(1, (pool.threadCount * 3 + rowBlockCount - 1) / rowBlockCount)
   let panelsPerTask = pool.threadCount == 1 ? panels : max(4, (panels + wanted - 1) / wanted)
   let columnTasks = (panels + panelsPerTask - 1) / panelsPerTask
-  let bPanels = packedB.panels
   // Several column tasks read the same rows: pack A once for all of them.
   let sharedA = columnTasks > 1 ? packAWhole(a, m: m, k: k, pool: pool) : nil
   defer { sharedA?.deallocate() }
@@ -152,7 +151,7 @@ public func gemm(
       for panel in firstPanel..<lastPanel {
         let column = panel * nr
         let width = min(nr, n - column)
-        let bPanel = bPanels + panel * k * nr + depth * nr
+        let bPanel = packedB.panel(panel, depth: depth)
         var i = 0
         while i < rows {
           let height = min(mr, rows - i)

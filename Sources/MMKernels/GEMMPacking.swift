@@ -21,34 +21,46 @@ enum GEMMTile {
   static let ncStream = 128
 }
 
-/// B[k×n] packed as ⌈n/nr⌉ panels of [k][nr] floats — the whole depth, so a packed B can be kept
-/// and reused (weights) and every task reads its own k-range at offset `p * nr`.
+/// B[k×n] packed once and kept (weights): for each depth block of `GEMMTile.kc` rows, its
+/// ⌈n/nr⌉ panels of [kc][nr] floats one after another. The panels a GEMM sweeps for one depth
+/// block are then one sequential stream, which the hardware prefetchers follow (a layout with
+/// each panel's whole depth together started a new stream, 48 KB away, every 16 columns).
 public struct PackedB: @unchecked Sendable {
   public let k: Int
   public let n: Int
   let storage: TensorStorage
-  var panels: UnsafeMutablePointer<Float> { storage.bytes.assumingMemoryBound(to: Float.self) }
   static var panelWidth: Int { GEMMTile.nr }
   var panelCount: Int { (n + GEMMTile.nr - 1) / GEMMTile.nr }
+
+  /// Panel `q` of the depth block starting at `depth` (a multiple of `GEMMTile.kc`): [kc][nr].
+  func panel(_ q: Int, depth: Int) -> UnsafePointer<Float> {
+    let base = storage.bytes.assumingMemoryBound(to: Float.self)
+    return UnsafePointer(
+      base + depth * panelCount * GEMMTile.nr + q * min(GEMMTile.kc, k - depth) * GEMMTile.nr)
+  }
 
   /// Packs the logical k×n matrix `b` (any supported dtype, transposed or not), in parallel.
   public init(k: Int, n: Int, b: MatrixOperand, pool: ThreadPool = .shared) {
     self.k = k
     self.n = n
-    let nr = GEMMTile.nr
+    let (nr, kcMax) = (GEMMTile.nr, GEMMTile.kc)
     let count = (n + nr - 1) / nr
-    storage = TensorStorage(byteCount: max(count * k * nr, 1) * MemoryLayout<Float>.stride)
+    storage = TensorStorage(uninitializedByteCount: max(count * k * nr, 1) * MemoryLayout<Float>.stride)
     let base = storage.bytes.assumingMemoryBound(to: Float.self)
-    // Groups of panels: an untransposed B is read row by row across the group (contiguous runs
-    // of 16·group values); walking one 16-wide panel down k would touch a new page every row.
+    // Tasks of (depth block) × (group of 16 panels): an untransposed B is read row by row across
+    // the group (contiguous runs of 16·group values), a transposed one in 8 × 8 tiles.
     let group = 16
-    let tasks = (count + group - 1) / group
-    pool.parallelFor(tasks) { task in
-      let first = task * group
+    let groups = (count + group - 1) / group
+    let depthBlocks = (k + kcMax - 1) / kcMax
+    pool.parallelFor(depthBlocks * groups) { task in
+      let depth = (task / groups) * kcMax
+      let kc = min(kcMax, k - depth)
+      let first = (task % groups) * group
       let column = first * nr
       let width = min(n, (first + group) * nr) - column
-      // With kc == k, packBSlice's panel stride (kc·nr) is exactly this layout's (k·nr).
-      packBSlice(b, depth: 0, kc: k, column: column, width: width, into: base + first * k * nr)
+      packBSlice(
+        b, depth: depth, kc: kc, column: column, width: width,
+        into: base + depth * count * nr + first * kc * nr)
     }
   }
 }
