@@ -22,23 +22,23 @@ public struct Tensor: @unchecked Sendable {
 
   /// A zero-filled contiguous tensor.
   public init(zeros shape: [Int], dtype: DType = .f32) {
-    guard let count = checkedElementCount(shape) else {
-      preconditionFailure("invalid shape \(shapeText(shape))")
-    }
-    self.init(
-      storage: TensorStorage(byteCount: count * dtype.byteSize), dtype: dtype, shape: shape,
-      strides: Tensor.contiguousStrides(shape))
+    self.init(contiguous: shape, dtype: dtype, zeroed: true)
   }
 
   /// A contiguous tensor with unspecified contents: only for outputs that the next kernel call
   /// writes in full (a GEMM with beta 0, a norm, a copy); anything else wants `init(zeros:)`.
   public init(uninitialized shape: [Int], dtype: DType = .f32) {
+    self.init(contiguous: shape, dtype: dtype, zeroed: false)
+  }
+
+  private init(contiguous shape: [Int], dtype: DType, zeroed: Bool) {
     guard let count = checkedElementCount(shape) else {
       preconditionFailure("invalid shape \(shapeText(shape))")
     }
+    let bytes = count * dtype.byteSize
     self.init(
-      storage: TensorStorage(uninitializedByteCount: count * dtype.byteSize), dtype: dtype, shape: shape,
-      strides: Tensor.contiguousStrides(shape))
+      storage: zeroed ? TensorStorage(byteCount: bytes) : TensorStorage(uninitializedByteCount: bytes),
+      dtype: dtype, shape: shape, strides: Tensor.contiguousStrides(shape))
   }
 
   /// A contiguous tensor holding `values` in row-major order.
