@@ -96,11 +96,11 @@ func packAWhole(_ a: MatrixOperand, m: Int, k: Int, pool: ThreadPool) -> UnsafeM
   let rowPanels = (m + mr - 1) / mr
   let packedA = UnsafeMutablePointer<Float>.allocate(capacity: rowPanels * mr * k)
   pool.parallelFor(((k + kcMax - 1) / kcMax) * rowPanels) { task in
-    let depth = (task / rowPanels) * kcMax
-    let panel = task % rowPanels
+    let (depth, panel) = ((task / rowPanels) * kcMax, task % rowPanels)
+    let kc = min(kcMax, k - depth)
     packABlock(
-      a, m: m, row: panel * mr, mc: min(mr, m - panel * mr), depth: depth, kc: min(kcMax, k - depth),
-      into: packedA + depth * rowPanels * mr + panel * min(kcMax, k - depth) * mr)
+      a, m: m, row: panel * mr, mc: min(mr, m - panel * mr), depth: depth, kc: kc,
+      into: packedA + depth * rowPanels * mr + panel * kc * mr)
   }
   return packedA
 }
