@@ -64,6 +64,14 @@ import Testing
       "--no-cache",
     ])
     #expect(overflow.code == 1 && overflow.stderr.contains("over the context of 128"), "\(overflow.stderr)")
+    // The graph's `activations` option reaches the node and is checked before anything runs.
+    let arithmetic = try CLI.run([
+      "run", "Graphs/chat.json", "--input", "prompt=hi", "--set", "model=Tests/Fixtures/llama/tiny", "--set",
+      "activations=int4", "--out", out,
+    ])
+    #expect(
+      arithmetic.code == 2 && arithmetic.stderr.contains("'int4' is not one of f32, int8"),
+      "\(arithmetic.stderr)")
     #expect(CLI.files(in: out).isEmpty)
   }
 
