@@ -68,12 +68,12 @@ let fbankDescriptor = NodeDescriptor(
     return FunctionNode { [o] context in
       let audio = try context.audio("in")
       let mono = try monoSamples(audio, mixDown: mix)
-      do {
-        context.emit(
-          "out", .tensor(try kaldiFbank(samples: mono, sampleRate: Double(audio.sampleRate), options: o)))
-      } catch {
-        throw NodeFailure("\(context.nodeName): \(error)")
-      }
+      context.emit(
+        "out",
+        .tensor(
+          try context.named {
+            try kaldiFbank(samples: mono, sampleRate: Double(audio.sampleRate), options: o)
+          }))
     }
   })
 
@@ -118,8 +118,7 @@ let whisperLogMelDescriptor = NodeDescriptor(
           samples.count >= target
           ? Array(samples[0..<target]) : samples + [Float](repeating: 0, count: target - samples.count)
       }
-      do { context.emit("out", .tensor(try whisperLogMel(samples16k: samples, melCount: mels))) } catch {
-        throw NodeFailure("\(context.nodeName): \(error)")
-      }
+      context.emit(
+        "out", .tensor(try context.named { try whisperLogMel(samples16k: samples, melCount: mels) }))
     }
   })

@@ -85,10 +85,7 @@ let imageDescriptor = NodeDescriptor(
     return FunctionNode { context in
       let pixels = try context.tensor("in")
       let checkpoint = try loadCheckpoint(context, path)
-      let vectors: Tensor
-      do { vectors = try checkpoint.model.imageEmbeddings(pixels) } catch {
-        throw NodeFailure("\(context.nodeName): \(error)")
-      }
+      let vectors = try context.named { try checkpoint.model.imageEmbeddings(pixels) }
       context.emit(
         "out", .embedding(Embedding(vectors: CLIPModel.normalized(vectors), space: "clip", form: .unit)))
     }
@@ -128,10 +125,7 @@ let textDescriptor = NodeDescriptor(
       let length = min(CLIPTokenizer.contextLength, checkpoint.model.configuration.text.maxPositionEmbeddings)
       // Hugging Face pads with <|endoftext|>; the pooled position is the first one either way.
       let ids = texts.map { tokenizer.padded($0, contextLength: length, padding: tokenizer.endOfText) }
-      let vectors: Tensor
-      do { vectors = try checkpoint.model.textEmbeddings(ids) } catch {
-        throw NodeFailure("\(context.nodeName): \(error)")
-      }
+      let vectors = try context.named { try checkpoint.model.textEmbeddings(ids) }
       context.emit(
         "out", .embedding(Embedding(vectors: CLIPModel.normalized(vectors), space: "clip", form: .unit)))
       context.emit("logit_scale", .tensor(Tensor([Foundation.exp(checkpoint.model.logitScale)], shape: [1])))

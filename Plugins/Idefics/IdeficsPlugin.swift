@@ -108,9 +108,8 @@ let visionDescriptor = NodeDescriptor(
         throw NodeFailure("\(context.nodeName): input 'image': \(error)")
       }
       let checkpoint = try loadCheckpoint(context, path)
-      let features: Tensor
-      do { features = try checkpoint.model.imageFeatures(try checkpoint.preprocessing(image)) } catch {
-        throw NodeFailure("\(context.nodeName): \(error)")
+      let features = try context.named {
+        try checkpoint.model.imageFeatures(try checkpoint.preprocessing(image))
       }
       context.emit("embeddings", .tensor(features))
     }
@@ -174,9 +173,8 @@ let perceiverDescriptor = NodeDescriptor(
         throw NodeFailure(
           "\(context.nodeName): \(path)/config.json has use_resampler false: no Perceiver Resampler")
       }
-      let latents: Tensor
-      do { latents = try resampler(features.dtype == .f32 ? features : features.converted(to: .f32)) } catch {
-        throw NodeFailure("\(context.nodeName): \(error)")
+      let latents = try context.named {
+        try resampler(features.dtype == .f32 ? features : features.converted(to: .f32))
       }
       context.emit("embeddings", .tensor(latents))
     }
@@ -248,10 +246,7 @@ final class IdeficsVideo: Node {
         "\(context.nodeName): \(path)/config.json has use_resampler false: no Perceiver Resampler")
     }
     let width = checkpoint.model.configuration.width
-    let latents: Tensor
-    do { latents = try resampler(Tensor(tokens, shape: [tokens.count / width, width])) } catch {
-      throw NodeFailure("\(context.nodeName): \(error)")
-    }
+    let latents = try context.named { try resampler(Tensor(tokens, shape: [tokens.count / width, width])) }
     context.emit("embeddings", .tensor(latents), at: .none)
   }
 }

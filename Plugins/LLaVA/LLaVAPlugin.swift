@@ -106,12 +106,8 @@ let visionDescriptor = NodeDescriptor(
     return FunctionNode { context in
       let pixels = try context.image("image")
       let checkpoint = try loadCheckpoint(context, path)
-      let features: Tensor
-      do {
-        let image = try Image(tensor: pixels)
-        features = try checkpoint.encoder.features(try checkpoint.preprocessing(image))
-      } catch {
-        throw NodeFailure("\(context.nodeName): \(error)")
+      let features = try context.named {
+        try checkpoint.encoder.features(try checkpoint.preprocessing(try Image(tensor: pixels)))
       }
       context.emit("embeddings", .tensor(features))
     }
@@ -166,18 +162,12 @@ let projectorDescriptor = NodeDescriptor(
     return FunctionNode { context in
       let features = try context.tensor("features")
       let checkpoint = try loadCheckpoint(context, path)
-      let embeddings: Tensor
-      do {
-        let input = features.dtype == .f32 ? features : features.converted(to: .f32)
-        guard input.rank == 2 else {
-          throw NodeFailure(
-            "features: expected [n, \(checkpoint.encoder.projector.inputs)], found \(shapeText(features.shape))"
-          )
-        }
-        embeddings = try checkpoint.encoder.projector(input)
-      } catch {
-        throw NodeFailure("\(context.nodeName): \(error)")
+      let input = features.dtype == .f32 ? features : features.converted(to: .f32)
+      guard input.rank == 2 else {
+        throw NodeFailure(
+          "\(context.nodeName): features: expected [n, \(checkpoint.encoder.projector.inputs)], found \(shapeText(features.shape))"
+        )
       }
-      context.emit("embeddings", .tensor(embeddings))
+      context.emit("embeddings", .tensor(try context.named { try checkpoint.encoder.projector(input) }))
     }
   })

@@ -90,8 +90,6 @@ let projectionDescriptor = NodeDescriptor(
           "\(context.nodeName): input 'embedding' is \(shapeText(vectors.shape)), expected one vector [1, \(model.embeddingWidth)] (\(path))"
         )
       }
-      do { context.emit("embeddings", .tensor(try model(vectors))) } catch {
-        throw NodeFailure("\(context.nodeName): \(error)")
-      }
+      context.emit("embeddings", .tensor(try context.named { try model(vectors) }))
     }
   })

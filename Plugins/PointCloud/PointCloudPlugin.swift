@@ -29,9 +29,7 @@ public enum PointCloudPlugin: NodePlugin {
 /// The cloud on input `port`, checked again (a tensor from elsewhere may hold NaN).
 func cloud(_ context: NodeContext, _ port: String) throws -> PointCloud {
   let points = try context.tensor(port)
-  do { return try PointCloud(tensor: points, file: "\(context.nodeName).\(port)") } catch {
-    throw NodeFailure("\(context.nodeName): \(error)")
-  }
+  return try context.named { try PointCloud(tensor: points, file: "\(context.nodeName).\(port)") }
 }
 
 /// Accepts `pointcloud` (or a `[N, ≥3]` tensor); anything else is a type error.

@@ -36,13 +36,6 @@ func inputImage(_ context: NodeContext, _ port: String) throws -> Image {
   }
 }
 
-/// Runs `body`, turning library errors into a failure naming the node.
-func named<T>(_ context: NodeContext, _ body: () throws -> T) throws -> T {
-  do { return try body() } catch let error as NodeFailure { throw error } catch {
-    throw NodeFailure("\(context.nodeName): \(error)")
-  }
-}
-
 /// Accepts `image` (or anything unknown).
 func requireImage(_ inputs: [String: PortType], _ port: String) throws(TypeRuleError) {
   switch inputs[port] {
@@ -141,7 +134,7 @@ let resizeDescriptor = NodeDescriptor(
     let maxSize = options.int("max_size") > 0 ? options.int("max_size") : nil
     return FunctionNode { context in
       let image = try inputImage(context, "in")
-      let resized = try named(context) {
+      let resized = try context.named {
         try VisionTransforms.resize(image, size, filter: filter, maxSize: maxSize)
       }
       context.emit("out", .image(resized.tensor()))
@@ -172,7 +165,7 @@ let centerCropDescriptor = NodeDescriptor(
       let image = try inputImage(context, "in")
       context.emit(
         "out",
-        .image(try named(context) { try VisionTransforms.centerCrop(image, height: h, width: w) }.tensor()))
+        .image(try context.named { try VisionTransforms.centerCrop(image, height: h, width: w) }.tensor()))
     }
   })
 
@@ -209,7 +202,7 @@ let toTensorDescriptor = NodeDescriptor(
     let std = (options["std"]?.elements ?? []).compactMap(\.double)
     return FunctionNode { context in
       let image = try inputImage(context, "in")
-      let tensor = try named(context) {
+      let tensor = try context.named {
         mean.isEmpty
           ? VisionTransforms.toTensor(image) : try VisionTransforms.toTensor(image, mean: mean, std: std)
       }
@@ -240,6 +233,6 @@ let preprocessDescriptor = NodeDescriptor(
     let pipeline: VisionPreprocessing = options.string("preset") == "clip" ? .clip : .imageBind
     return FunctionNode { context in
       let image = try inputImage(context, "in")
-      context.emit("out", .tensor(try named(context) { try pipeline(image) }))
+      context.emit("out", .tensor(try context.named { try pipeline(image) }))
     }
   })

@@ -48,10 +48,7 @@ public func unitEncoderDescriptor(
       let (weights, config) = paths(options)
       return FunctionNode { context in
         let input = try context.tensor("in")
-        let result: (unit: Tensor, logitScale: Float)
-        do { result = try encode(weights, config)(input) } catch {
-          throw NodeFailure("\(context.nodeName): \(error)")
-        }
+        let result = try context.named { try encode(weights, config)(input) }
         context.emit("out", .embedding(Embedding(vectors: result.unit, space: space, form: .unit)))
         context.emit("logit_scale", .tensor(Tensor([result.logitScale], shape: [1])))
       }

@@ -58,6 +58,14 @@ extension NodeContext {
     return text
   }
 
+  /// Runs `body`, turning a library error (a model's, a kernel's, a file reader's) into a
+  /// `NodeFailure` whose message starts with this node's name; a `NodeFailure` passes unchanged.
+  public func named<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let error as NodeFailure { throw error } catch {
+      throw NodeFailure("\(nodeName): \(error)")
+    }
+  }
+
   private func mismatch(_ port: String, expected: String, found: Value) -> NodeFailure {
     NodeFailure("\(nodeName): input '\(port)' expected \(expected), found \(found.kindName)")
   }
