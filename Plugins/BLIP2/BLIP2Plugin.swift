@@ -27,11 +27,11 @@ final class BLIP2Checkpoint: Sendable {
 
   static func shared(_ path: String) throws -> BLIP2Checkpoint {
     try loaded(path) {
-      guard isDirectory(path) else {
-        throw NodeFailure(
-          "\(path): expected a BLIP-2 or InstructBLIP checkpoint folder (config.json, model.safetensors, "
-            + "preprocessor_config.json)")
-      }
+      try requireFolder(
+        path,
+        expected:
+          "a BLIP-2 or InstructBLIP checkpoint folder (config.json, model.safetensors, preprocessor_config.json)"
+      )
       let model = try BLIP2Model(directory: path)
       let preprocessor = BLIP2ImagePreprocessor(try BLIPImageProcessorConfiguration(directory: path))
       let checkpoint = BLIP2Checkpoint(model: model, preprocessor: preprocessor)

@@ -24,11 +24,8 @@ final class CLIPCheckpoint: Sendable {
 
   static func shared(_ path: String) throws -> CLIPCheckpoint {
     try loaded(path) {
-      guard isDirectory(path) else {
-        throw NodeFailure(
-          "\(path): expected a Hugging Face CLIP checkpoint folder (config.json, model.safetensors, tokenizer)"
-        )
-      }
+      try requireFolder(
+        path, expected: "a Hugging Face CLIP checkpoint folder (config.json, model.safetensors, tokenizer)")
       let model = try CLIPModel(directory: path)
       let tokenizer = model.text == nil ? nil : try CLIPTokenizer(folder: path)
       let checkpoint = CLIPCheckpoint(model: model, tokenizer: tokenizer)

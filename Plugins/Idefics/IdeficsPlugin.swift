@@ -27,11 +27,11 @@ final class IdeficsCheckpoint: Sendable {
 
   static func shared(_ path: String) throws -> IdeficsCheckpoint {
     try loaded(path) {
-      guard isDirectory(path) else {
-        throw NodeFailure(
-          "\(path): expected a Hugging Face Idefics checkpoint folder (config.json, model.safetensors, preprocessor_config.json)"
-        )
-      }
+      try requireFolder(
+        path,
+        expected:
+          "a Hugging Face Idefics checkpoint folder (config.json, model.safetensors, preprocessor_config.json)"
+      )
       let model = try IdeficsVisionModel(directory: path)
       let processor = try IdeficsImageProcessor(directory: path)
       let filters: [Int: ResampleFilter] = [0: .nearest, 1: .lanczos, 2: .bilinear, 3: .bicubic]

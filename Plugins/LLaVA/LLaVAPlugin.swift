@@ -24,11 +24,10 @@ final class LlavaCheckpoint: Sendable {
 
   static func shared(_ path: String) throws -> LlavaCheckpoint {
     try loaded(path) {
-      guard isDirectory(path) else {
-        throw NodeFailure(
-          "\(path): expected a Hugging Face LLaVA checkpoint folder (config.json, model.safetensors, preprocessor_config.json)"
-        )
-      }
+      try requireFolder(
+        path,
+        expected:
+          "a Hugging Face LLaVA checkpoint folder (config.json, model.safetensors, preprocessor_config.json)")
       let checkpoint = LlavaCheckpoint(
         encoder: try LlavaImageEncoder(directory: path),
         preprocessing: try VisionPreprocessing(checkpointDirectory: path))

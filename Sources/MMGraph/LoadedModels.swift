@@ -32,3 +32,10 @@ public func isDirectory(_ path: String) -> Bool {
   var directory: ObjCBool = false
   return FileManager.default.fileExists(atPath: path, isDirectory: &directory) && directory.boolValue
 }
+
+/// Fails with "<path>: expected <what>" unless `path` is an existing folder — the check a node
+/// makes before loading a checkpoint directory (`what`: "a Hugging Face CLIP checkpoint folder
+/// (config.json, …)").
+public func requireFolder(_ path: String, expected what: String) throws {
+  guard isDirectory(path) else { throw NodeFailure("\(path): expected \(what)") }
+}
